@@ -1,0 +1,313 @@
+// A QoS 1 subscriber that acknowledges only when told to (ARCHITECTURE.md, "MQTT.js
+// and ack-after-commit"). MQTT.js hands over one message at a time while a PUBACK
+// is held, so the ingest worker could never batch; here reading is decoupled from
+// acknowledging: every PUBLISH goes to onMessage at once, up to `receiveMaximum`
+// of them unacknowledged, and msg.ack() sends the PUBACK (after the owner's
+// COMMIT). Built on mqtt-packet over a plain socket; tests in the .int.test.ts.
+//
+// Guarantees: an ack() only ever acknowledges its own delivery on the connection
+// it arrived on; after a reconnect it is a no-op and the broker redelivers the
+// message from the persistent session. So a crash at any point loses nothing
+// unacknowledged, and the owner must treat redelivery as normal (the protocol's
+// idempotency rules). Keep the owner's batch size ≤ receiveMaximum.
+import net from "node:net";
+import { generate, parser as createParser, type IConnackPacket, type IPublishPacket, type ISubackPacket, type Packet } from "mqtt-packet";
+import { fullJitterBackoff } from "./backoff.ts";
+
+export type InboundMessage = {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: 0 | 1;
+  /** Redelivery, maybe processed before (Mosquitto sets it; aedes 1.2 never does). */
+  readonly dup: boolean;
+  readonly receivedAt: number;
+  /** Connection the message arrived on (onConnect's epoch). */
+  readonly epoch: number;
+  /** Queues the PUBACK. Idempotent; a no-op for QoS 0 and once that connection is gone. */
+  ack(): void;
+};
+
+export type AckingConsumerOptions = {
+  url: string; // mqtt://host:port
+  /** Stable across restarts: the broker keeps this client id's unacknowledged messages for it. */
+  clientId: string;
+  username?: string;
+  password?: string;
+  /** Subscribed with QoS 1, e.g. "$share/ingest/fleet/+/shadow/update". */
+  filters: string[];
+  /** 5 (default), or 4 = MQTT 3.1.1 for brokers without MQTT 5 (aedes; Receive Maximum is then not sent). */
+  protocolVersion?: 4 | 5;
+  /** Most messages delivered and not yet acked: sent as MQTT 5 Receive Maximum and enforced here too (default 2000). */
+  receiveMaximum?: number;
+  /** MQTT 5 Session Expiry Interval; the session (clean start false) outlives a crash by this long (default 1 day). */
+  sessionExpirySec?: number;
+  keepaliveSec?: number; // default 30
+  connectTimeoutMs?: number; // default 10 s
+  onMessage(msg: InboundMessage): void;
+  /** After each successful CONNACK, before any message of that connection. */
+  onConnect?(info: { sessionPresent: boolean; epoch: number }): void;
+  /** After each SUBACK (failed filters are also reported through onError). */
+  onSubscribed?(info: { epoch: number; granted: Array<{ filter: string; reasonCode: number }> }): void;
+  /** Everything that goes wrong; the consumer keeps reconnecting (backoff up to 10 s), except after
+   *  reasonCode 0x8E (another connection took our client id over), where it stops for good. */
+  onError?(err: Error & { reasonCode?: number }): void;
+};
+
+export type AckingConsumerStats = {
+  epoch: number; // connection attempts so far
+  connected: boolean;
+  connects: number; // accepted CONNACKs
+  received: number; // delivered to onMessage
+  duplicates: number; // of which dup = true
+  acked: number; // PUBACKs written
+  unacked: number; // delivered on the current connection, not yet acknowledged
+};
+
+export type AckingConsumer = {
+  /** graceful (default): stop delivering, flush queued acks, DISCONNECT, close. Otherwise: drop the socket like a crash. */
+  stop(opts?: { graceful?: boolean }): Promise<void>;
+  readonly connected: boolean;
+  stats(): AckingConsumerStats;
+  /** Unsubscribes every filter (and won't resubscribe on reconnect); resolves on UNSUBACK or after 3 s. */
+  unsubscribe(): Promise<void>;
+};
+
+type Connection = {
+  epoch: number;
+  socket: net.Socket;
+  ready: boolean; // CONNACK accepted
+  readyAt: number;
+  closed: boolean;
+  closedPromise: Promise<void>;
+  unacked: Set<number>; // delivered, not yet acked
+  pendingAcks: number[]; // acked, to be written this tick
+  held: IPublishPacket[]; // received over the window, not yet delivered
+  lastInboundAt: number;
+  pingSentAt: number | null;
+  timer: NodeJS.Timeout | undefined; // CONNACK timeout, then keepalive
+};
+
+const REASONS: Record<number, string> = {
+  0x01: "unacceptable protocol version (an MQTT 3.1.1 broker: use protocolVersion 4)",
+  0x02: "identifier rejected", 0x03: "server unavailable", 0x04: "bad user name or password", 0x05: "not authorized",
+  0x80: "unspecified error", 0x81: "malformed packet", 0x82: "protocol error", 0x83: "implementation specific error",
+  0x84: "unsupported protocol version", 0x85: "client identifier not valid", 0x86: "bad user name or password",
+  0x87: "not authorized", 0x88: "server unavailable", 0x89: "server busy", 0x8a: "banned", 0x8b: "server shutting down",
+  0x8e: "session taken over", 0x8f: "topic filter invalid", 0x91: "packet identifier in use", 0x93: "receive maximum exceeded",
+  0x95: "packet too large", 0x97: "quota exceeded", 0x9e: "shared subscriptions not supported", 0x9f: "connection rate exceeded",
+  0xa1: "subscription identifiers not supported", 0xa2: "wildcard subscriptions not supported",
+};
+const reason = (code: number) => `0x${code.toString(16).padStart(2, "0")} ${REASONS[code] ?? "unknown reason"}`;
+const mqttError = (message: string, reasonCode?: number) => Object.assign(new Error(message), reasonCode === undefined ? {} : { reasonCode });
+const SESSION_TAKEN_OVER = 0x8e;
+
+/** PUBACK, success: [0x40, 2, id_hi, id_lo] — what mqtt-packet generates for MQTT 3.1.1 and for 5 with reason 0. */
+function encodePubacks(ids: number[]): Buffer {
+  const buf = Buffer.allocUnsafe(ids.length * 4);
+  ids.forEach((id, i) => buf.writeUInt32BE((0x4002 << 16) | id, i * 4));
+  return buf;
+}
+
+export function startAckingConsumer(options: AckingConsumerOptions): AckingConsumer {
+  const url = new URL(options.url);
+  if (url.protocol !== "mqtt:" && url.protocol !== "tcp:") throw new Error(`acking consumer: unsupported URL ${options.url} (mqtt://host:port)`);
+  // A persistent session needs a stable client id (a broker-assigned one would be new on every connect).
+  if (options.clientId === "") throw new Error("acking consumer: clientId is required");
+  if (options.filters.length === 0) throw new Error("acking consumer: at least one filter is required");
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(url.port || 1883);
+  const protocolVersion = options.protocolVersion ?? 5;
+  const keepaliveSec = options.keepaliveSec ?? 30;
+  const receiveMaximum = Math.min(Math.max(1, options.receiveMaximum ?? 2000), 65_535);
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const report = (err: Error) => options.onError?.(err);
+  const counters = { epoch: 0, connects: 0, received: 0, duplicates: 0, acked: 0 };
+  let current: Connection | null = null;
+  let stopping = false;
+  let leaving = false;
+  let unsubscribed: (() => void) | null = null;
+  let attempt = 0;
+  let reconnectTimer: NodeJS.Timeout | null = null;
+
+  const send = (conn: Connection, packet: Packet) => {
+    if (!conn.closed) conn.socket.write(generate(packet, { protocolVersion }));
+  };
+  // Once per tick: all acks queued in it as one write, then what the window now has room for.
+  const flushAcks = (conn: Connection) => {
+    const ids = conn.pendingAcks.splice(0);
+    if (ids.length === 0 || conn.closed || !conn.socket.writable) return;
+    conn.socket.write(encodePubacks(ids));
+    counters.acked += ids.length;
+    while (conn.held.length > 0 && conn.unacked.size < receiveMaximum && !stopping && !conn.closed) deliver(conn, conn.held.shift()!);
+    if (conn.held.length === 0 && conn.socket.isPaused()) conn.socket.resume();
+  };
+
+  function teardown(conn: Connection, err?: Error): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    clearInterval(conn.timer);
+    conn.socket.destroy();
+    if (err) report(err);
+    if (current !== conn) return;
+    current = null;
+    if (stopping) return;
+    attempt = conn.ready && Date.now() - conn.readyAt > 10_000 ? 0 : attempt + 1;
+    reconnectTimer = setTimeout(connect, fullJitterBackoff(attempt, 200, 10_000));
+  }
+
+  function deliver(conn: Connection, packet: IPublishPacket): void {
+    const { qos, messageId: id = 0 } = packet;
+    let done = qos !== 1;
+    if (!done) conn.unacked.add(id);
+    counters.received++;
+    if (packet.dup) counters.duplicates++;
+    const ack = () => {
+      if (done) return;
+      done = true;
+      if (conn.closed || !conn.unacked.delete(id)) return;
+      if (conn.pendingAcks.push(id) === 1) process.nextTick(flushAcks, conn);
+    };
+    const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+    const msg: InboundMessage = { topic: packet.topic, payload, qos: qos === 1 ? 1 : 0, dup: packet.dup, receivedAt: conn.lastInboundAt, epoch: conn.epoch, ack };
+    try {
+      options.onMessage(msg);
+    } catch (err) {
+      report(err instanceof Error ? err : new Error(String(err))); // the parser must not see it
+    }
+  }
+
+  function onPacket(conn: Connection, packet: Packet): void {
+    conn.lastInboundAt = Date.now();
+    switch (packet.cmd) {
+      case "connack": return onConnack(conn, packet);
+      case "suback": return onSuback(conn, packet);
+      case "unsuback": unsubscribed?.(); return;
+      case "pingresp": conn.pingSentAt = null; return;
+      case "publish": {
+        if (stopping || !conn.ready) return; // not acknowledged: the broker redelivers it
+        if (packet.qos === 2) return report(mqttError(`acking consumer: unexpected QoS 2 message on ${packet.topic}`));
+        // Mosquitto 2.0.11 lets one PUBACK release a whole window of queued messages, so the
+        // broker alone does not bound what we hold: hold back what is over the window (in
+        // order) and stop reading until acks make room.
+        if (conn.held.length === 0 && (packet.qos === 0 || conn.unacked.size < receiveMaximum)) return deliver(conn, packet);
+        conn.held.push(packet);
+        conn.socket.pause();
+        return;
+      }
+      case "disconnect": {
+        const code = packet.reasonCode ?? 0;
+        if (code === SESSION_TAKEN_OVER) stopping = true; // another process has our client id: don't fight over it
+        return teardown(conn, mqttError(`acking consumer: broker disconnected us: ${reason(code)}`, code));
+      }
+      default: return;
+    }
+  }
+
+  function onConnack(conn: Connection, packet: IConnackPacket): void {
+    const code = packet.reasonCode ?? packet.returnCode ?? 0;
+    if (code !== 0) return teardown(conn, mqttError(`acking consumer: ${options.url} refused the connection: ${reason(code)}`, code));
+    conn.ready = true;
+    conn.readyAt = Date.now();
+    counters.connects++;
+    clearTimeout(conn.timer);
+    const keepaliveMs = (packet.properties?.serverKeepAlive ?? keepaliveSec) * 1000;
+    if (keepaliveMs > 0) conn.timer = setInterval(keepalive, keepaliveMs, conn, keepaliveMs);
+    options.onConnect?.({ sessionPresent: packet.sessionPresent, epoch: conn.epoch });
+    if (!leaving) send(conn, { cmd: "subscribe", messageId: 1, subscriptions: options.filters.map((topic) => ({ topic, qos: 1 })) });
+  }
+
+  function onSuback(conn: Connection, packet: ISubackPacket): void {
+    const granted = options.filters.map((filter, i) => {
+      const g = packet.granted[i];
+      return { filter, reasonCode: typeof g === "number" ? g : 0x80 };
+    });
+    for (const { filter, reasonCode } of granted) {
+      if (reasonCode >= 0x80) report(mqttError(`acking consumer: subscription to "${filter}" refused: ${reason(reasonCode)}`, reasonCode));
+      else if (reasonCode === 0) report(mqttError(`acking consumer: subscription to "${filter}" granted QoS 0 only: no acknowledgements`, 0));
+    }
+    options.onSubscribed?.({ epoch: conn.epoch, granted });
+  }
+
+  function keepalive(conn: Connection, keepaliveMs: number): void {
+    // Anything received since the last PINGREQ proves the connection alive. While reading
+    // is paused (window full) a PINGRESP cannot be seen: not a dead connection.
+    if (conn.pingSentAt !== null && conn.lastInboundAt < conn.pingSentAt && !conn.socket.isPaused()) {
+      return teardown(conn, new Error(`acking consumer: no PINGRESP within ${keepaliveMs / 1000} s, reconnecting`));
+    }
+    conn.pingSentAt = Date.now();
+    send(conn, { cmd: "pingreq" });
+  }
+
+  function connect(): void {
+    reconnectTimer = null;
+    if (stopping) return;
+    const socket = net.connect({ host, port, noDelay: true });
+    const parser = createParser({ protocolVersion });
+    let resolveClosed!: () => void;
+    const conn: Connection = {
+      epoch: ++counters.epoch, socket, ready: false, closed: false, readyAt: 0, unacked: new Set(), pendingAcks: [], held: [],
+      lastInboundAt: Date.now(), pingSentAt: null, closedPromise: new Promise((r) => (resolveClosed = r)),
+      timer: setTimeout(() => teardown(conn, new Error(`acking consumer: no CONNACK from ${options.url} within ${connectTimeoutMs} ms`)), connectTimeoutMs),
+    };
+    current = conn;
+    let lastError: Error | undefined;
+    parser.on("packet", (packet) => onPacket(conn, packet));
+    parser.on("error", (err: Error) => teardown(conn, mqttError(`acking consumer: malformed packet from broker: ${err.message}`)));
+    socket.on("data", (chunk: Buffer) => parser.parse(chunk));
+    socket.on("error", (err) => (lastError = err));
+    socket.on("close", () => {
+      const why = lastError ? `failed: ${lastError.message}` : "was closed by the broker";
+      teardown(conn, stopping ? undefined : mqttError(`acking consumer: connection to ${options.url} ${why}`));
+      resolveClosed();
+    });
+    send(conn, {
+      cmd: "connect", protocolId: "MQTT", protocolVersion, clientId: options.clientId, clean: false, keepalive: keepaliveSec,
+      ...(options.username === undefined ? {} : { username: options.username }),
+      ...(options.password === undefined ? {} : { password: Buffer.from(options.password) }),
+      ...(protocolVersion === 5 ? { properties: { receiveMaximum, sessionExpiryInterval: options.sessionExpirySec ?? 86_400 } } : {}),
+    });
+  }
+
+  const isConnected = () => current !== null && current.ready && !current.closed;
+  connect();
+  return {
+    get connected() {
+      return isConnected();
+    },
+    stats: () => ({ ...counters, connected: isConnected(), unacked: current?.unacked.size ?? 0 }),
+    // Leaving a shared subscription for good: until a member unsubscribes, the
+    // broker keeps routing its share to the (offline) session.
+    async unsubscribe() {
+      leaving = true;
+      const conn = current;
+      if (!conn?.ready || conn.closed) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 3000);
+        unsubscribed = () => {
+          clearTimeout(timer);
+          unsubscribed = null;
+          resolve();
+        };
+        send(conn, { cmd: "unsubscribe", messageId: 2, unsubscriptions: options.filters });
+      });
+    },
+    async stop({ graceful = true } = {}) {
+      stopping = true;
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      const conn = current;
+      if (conn === null) return;
+      if (graceful && conn.ready && !conn.closed) {
+        flushAcks(conn);
+        send(conn, protocolVersion === 5 ? { cmd: "disconnect", reasonCode: 0 } : { cmd: "disconnect" });
+        conn.socket.end();
+        conn.socket.resume(); // a full window paused reading; the close must still be seen
+        const forced = setTimeout(() => teardown(conn), 2000);
+        await conn.closedPromise;
+        clearTimeout(forced);
+      } else {
+        teardown(conn);
+        await conn.closedPromise;
+      }
+    },
+  };
+}
