@@ -15,9 +15,19 @@ export type TestDatabase = {
   /** Connection string of the new database, same credentials as the admin URL. */
   url: string;
   name: string;
+  /**
+   * A pool on the database that `drop()` closes. pg-pool resolves `end()`
+   * before its clients have finished disconnecting, so a forced drop can
+   * still terminate one of them; such pools swallow that termination
+   * instead of raising it as an uncaught error.
+   */
+  pool(max?: number): pg.Pool;
   /** Drops the database, closing whatever connections are still open on it. Safe to call twice. */
   drop(): Promise<void>;
 };
+
+// SQLSTATE 57P01: terminated by an administrator (here: DROP DATABASE ... WITH (FORCE)).
+const ADMIN_SHUTDOWN = "57P01";
 
 const PREFIX = "fw_test_";
 // Databases a crashed run left behind are swept once they are this old.
@@ -85,13 +95,23 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
     await sweepStale(client);
     await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
   });
+  const url = urlFor(adminUrl, name);
+  const pools: pg.Pool[] = [];
   let dropped = false;
+  const pool = (max = 3) => {
+    const created = new pg.Pool({ connectionString: url, max });
+    created.on("error", (err: Error & { code?: string }) => {
+      if (!dropped || err.code !== ADMIN_SHUTDOWN) console.error(`test database ${name}: idle client error`, err);
+    });
+    pools.push(created);
+    return created;
+  };
   const drop = async () => {
     if (dropped) return;
     dropped = true;
+    await Promise.all(pools.map((p) => (p.ended ? undefined : p.end().catch(() => undefined))));
     await withAdmin(adminUrl, (client) => dropDatabase(client, name));
   };
-  const url = urlFor(adminUrl, name);
   if (options.migrate !== false) {
     try {
       await migrate(url);
@@ -100,5 +120,5 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
       throw err;
     }
   }
-  return { url, name, drop };
+  return { url, name, pool, drop };
 }

@@ -23,11 +23,10 @@ let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 5 });
+  pool = db.pool(5);
 });
 
 afterAll(async () => {
-  await pool?.end();
   await db?.drop();
 });
 

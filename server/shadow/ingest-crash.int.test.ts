@@ -40,7 +40,7 @@ beforeAll(async () => {
   process.env.DATABASE_URL = db.url; // importDevices uses the process's Prisma client
   const rows = REGISTERED.map((id, i) => ({ line: i + 2, id, type: "gw-edge", hardwareVersion: "rev-a", region: "eu-west", firmwareVersion: "4.1.0", tags: [] }));
   await importDevices(rows, [], { type: "system", label: "ingest-crash.int.test" }, {});
-  pool = new pg.Pool({ connectionString: db.url, max: 3 });
+  pool = db.pool(3);
 }, 60_000);
 
 afterAll(async () => {
@@ -48,7 +48,6 @@ afterAll(async () => {
   await Promise.all(workers.map((w) => w.kill("SIGKILL")));
   await Promise.all(proxies.map((p) => p.close()));
   await Promise.all(brokers.map((b) => b.stop()));
-  await pool?.end();
   await disconnectDb();
   await db?.drop();
 });

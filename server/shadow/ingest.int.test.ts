@@ -25,7 +25,7 @@ beforeAll(async () => {
   process.env.DATABASE_URL = db.url; // importDevices uses the process's Prisma client
   const rows = REGISTERED.map((id, i) => ({ line: i + 2, id, type: "gw-edge", hardwareVersion: "rev-a", region: "eu-west", firmwareVersion: "4.1.0", tags: [] }));
   await importDevices(rows, [], { type: "system", label: "ingest.int.test" }, {});
-  pool = new pg.Pool({ connectionString: db.url, max: 3 });
+  pool = db.pool(3);
   worker = startTestWorker({ databaseUrl: db.url, mqttUrl: broker.platformUrl, mqttUsername: broker.platformUsername, mqttPassword: broker.platformPassword, workerId: "rules-1" });
   await worker.waitForLog(/\[ingest\] connected/);
   await waitUntilIngesting(await device("probe"));
@@ -35,7 +35,6 @@ afterAll(async () => {
   await Promise.all(connected.map((d) => d.end(true)));
   await worker?.stop();
   await broker?.stop();
-  await pool?.end();
   await disconnectDb();
   await db?.drop();
 });
