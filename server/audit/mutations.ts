@@ -1,3 +1,4 @@
+import type pg from "pg";
 import { prisma } from "@/server/db/client.ts";
 import type { Prisma } from "@/server/db/generated/client.ts";
 import { auditHash, GENESIS_HASH, type AuditContent } from "./rules.ts";
@@ -26,7 +27,14 @@ export async function recordAudit(tx: Tx, input: AuditInput) {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`;
   const last = await tx.auditEvent.findFirst({ orderBy: { id: "desc" }, select: { hash: true } });
   const prevHash = last?.hash ?? GENESIS_HASH;
-  const content: AuditContent = {
+  const content = contentOf(input);
+  return tx.auditEvent.create({
+    data: { ...content, data: content.data as Prisma.InputJsonValue, prevHash, hash: auditHash(prevHash, content) },
+  });
+}
+
+function contentOf(input: AuditInput): AuditContent {
+  return {
     at: new Date(Math.floor(Date.now())),
     actorType: input.actor.type,
     actorId: input.actor.type === "system" ? null : input.actor.id,
@@ -37,9 +45,22 @@ export async function recordAudit(tx: Tx, input: AuditInput) {
     reason: input.reason ?? null,
     data: input.data ?? {},
   };
-  return tx.auditEvent.create({
-    data: { ...content, data: content.data as Prisma.InputJsonValue, prevHash, hash: auditHash(prevHash, content) },
-  });
+}
+
+/**
+ * The same append for code that holds a node-postgres transaction rather than
+ * a Prisma one (the rollout controller writes desired state through pg).
+ */
+export async function recordAuditSql(client: Pick<pg.ClientBase, "query">, input: AuditInput): Promise<void> {
+  await client.query("SELECT pg_advisory_xact_lock($1)", [AUDIT_CHAIN_LOCK]);
+  const { rows } = await client.query<{ hash: string }>("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1");
+  const prevHash = rows[0]?.hash ?? GENESIS_HASH;
+  const c = contentOf(input);
+  await client.query(
+    `INSERT INTO audit_events (at, actor_type, actor_id, actor_label, action, target_type, target_id, reason, data, prev_hash, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)`,
+    [c.at, c.actorType, c.actorId, c.actorLabel, c.action, c.targetType, c.targetId, c.reason, JSON.stringify(c.data), prevHash, auditHash(prevHash, c)],
+  );
 }
 
 /** For an action with nothing else to commit alongside it. */

@@ -37,6 +37,8 @@ export function canJoinRoom(role: Role, room: Room): boolean {
 export type LiveEvents = {
   "devices.changed": { reason: "import" | "status" | "shadow"; count?: number; deviceIds?: string[] };
   "device.changed": { deviceId: string; version?: number };
+  "rollout.changed": { rolloutId: string; state: string };
+  "rollouts.changed": { rolloutId: string };
   "alert.raised": { id: string; severity: "info" | "warning" | "critical"; title: string };
 };
 export type LiveEventName = keyof LiveEvents;

@@ -4,6 +4,7 @@
 import { getPool } from "@/server/db/client.ts";
 import { ensurePartitions, dropPartitionsOlderThan } from "@/server/db/timeseries.ts";
 import { startIngestService } from "./ingest-service.ts";
+import { startRolloutService } from "./rollout-service.ts";
 import { pruneReplayKeys } from "@/server/shadow/mutations.ts";
 import { SEQ_WINDOW } from "@/server/shadow/rules.ts";
 
@@ -36,6 +37,7 @@ export async function startWorker(): Promise<{ stop(): Promise<void> }> {
   const services: Service[] = [];
   services.push(await startPartitionMaintenance());
   services.push(await startIngestService());
+  services.push(await startRolloutService());
   console.log(`[worker] running: ${services.map((s) => s.name).join(", ")}`);
   return {
     async stop() {

@@ -1,0 +1,40 @@
+// The controller's decision for one running rollout, from the counts of its
+// waves: pause (guard), advance (gate), complete, or wait with the gate in
+// words. Pure: reconcile.ts gathers the counts and applies the verdict.
+import { describeGate, evaluateFailureGuard, evaluateWaveGate, type GateSettings, type WaveCounts } from "./gate-rules.ts";
+
+export type WaveSnapshot = { index: number; state: "pending" | "running" | "passed" | "completed" | "aborted"; counts: WaveCounts };
+
+export type RolloutVerdict =
+  | { kind: "pause"; wave: number; reason: string; counts: WaveCounts }
+  | { kind: "advance"; from: number; to: number; reason: string; gateText: string; counts: WaveCounts }
+  | { kind: "complete"; reason: string }
+  | { kind: "wait"; gateText: string };
+
+/** Devices of a wave not finished yet: pending, notified, in progress or waiting to retry. */
+export const unfinished = (c: WaveCounts) => c.pending + c.inProgress;
+
+export function decideRollout(waves: WaveSnapshot[], current: number, s: GateSettings): RolloutVerdict {
+  // Every started wave is guarded, also one whose gate passed but whose devices are still finishing.
+  for (const wave of waves) {
+    if (wave.state !== "running" && wave.state !== "passed") continue;
+    const guard = evaluateFailureGuard(wave.counts, s);
+    if (guard.pause) return { kind: "pause", wave: wave.index, reason: `Wave ${wave.index + 1}: ${guard.reason}`, counts: wave.counts };
+  }
+  const cur = waves.find((w) => w.index === current);
+  if (!cur) return { kind: "complete", reason: "no wave left" };
+  const last = current === Math.max(...waves.map((w) => w.index));
+  if (last) {
+    const open = waves.reduce((n, w) => n + unfinished(w.counts), 0);
+    if (open === 0) return { kind: "complete", reason: "every device finished" };
+    const offline = waves.reduce((n, w) => n + w.counts.offline, 0);
+    return {
+      kind: "wait",
+      gateText: `Last wave: ${open} device${open === 1 ? "" : "s"} still updating${offline > 0 ? `, ${offline} potentially offline` : ""}`,
+    };
+  }
+  const gate = evaluateWaveGate(cur.counts, s);
+  const gateText = describeGate(current + 1, current, cur.counts, s);
+  if (gate.open) return { kind: "advance", from: current, to: current + 1, reason: gate.reason, gateText, counts: cur.counts };
+  return { kind: "wait", gateText };
+}

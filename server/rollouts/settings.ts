@@ -1,0 +1,47 @@
+// A rollout as the controller works on it: its row, its settings read through
+// the schema (so a rollout stored before a new setting existed gets the
+// default), and its firmware.
+import type pg from "pg";
+import type { GateSettings } from "./gate-rules.ts";
+import type { ExecutionSettings } from "./execution-rules.ts";
+import { settingsSchema, type RolloutSettings } from "./schema.ts";
+
+export type RolloutRow = {
+  id: string;
+  name: string;
+  state: string;
+  currentWave: number;
+  settings: RolloutSettings;
+  targetVersion: string;
+  firmware: { id: string; version: string; sha256: string; size: number };
+};
+
+export function gateSettingsOf(s: RolloutSettings): GateSettings {
+  return { successGate: s.successGate, maxFailureRate: s.maxFailureRate, minSample: s.minSample, earlyMinSample: s.earlyMinSample, advanceUpperFactor: s.advanceUpperFactor };
+}
+
+export function executionSettingsOf(s: RolloutSettings): ExecutionSettings {
+  return { timeoutSec: s.timeoutMin * 60, maxRetries: s.maxRetries, retryBaseSec: s.retryBaseSec, retryCapSec: s.retryCapSec };
+}
+
+type Row = { id: string; name: string; state: string; current_wave: number; settings: unknown; fw_id: string; fw_version: string; sha256: string; size: number };
+
+/** Loads and row-locks a rollout (actions and controller passes serialise on it); null when unknown. */
+export async function lockRollout(db: Pick<pg.ClientBase, "query">, id: string): Promise<RolloutRow | null> {
+  const { rows } = await db.query<Row>(
+    `SELECT r.id, r.name, r.state::text AS state, r.current_wave, r.settings, f.id AS fw_id, f.version AS fw_version, f.sha256, f.size
+       FROM rollouts r JOIN firmware f ON f.id = r.firmware_id WHERE r.id = $1 FOR UPDATE OF r`,
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    id: r.id,
+    name: r.name,
+    state: r.state,
+    currentWave: r.current_wave,
+    settings: settingsSchema.parse(r.settings ?? {}),
+    targetVersion: r.fw_version,
+    firmware: { id: r.fw_id, version: r.fw_version, sha256: r.sha256, size: r.size },
+  };
+}
