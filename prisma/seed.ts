@@ -60,7 +60,49 @@ export async function seedDemoUsers(): Promise<Array<{ email: string; role: Role
 export async function seedDemo(options: { devices?: number } = {}) {
   const users = await seedDemoUsers();
   const fleet = await importDevices(demoFleet(options.devices ?? 1500), [], { type: "system", label: "demo seed" }, { fileName: "demo fleet" });
-  return { users, fleet };
+  const firmware = await seedDemoFirmware();
+  return { users, fleet, firmware };
+}
+
+/** Demo firmware: the next release of each type, and a release candidate the demo fleet fails on. */
+export const DEMO_FIRMWARE = [
+  { deviceType: "gw-edge", version: "4.2.0", notes: "Gateway maintenance release: TLS session resumption, watchdog fix." },
+  { deviceType: "gw-edge", version: "4.3.0-rc.1", notes: "Release candidate. Known issue: fails to boot on some units (the demo fleet fails 40% of installs).", failRate: 0.4 },
+  { deviceType: "sensor-th", version: "2.4.0", notes: "Humidity calibration update." },
+  { deviceType: "meter-e3", version: "2.0.0", minVersion: "1.9.0", notes: "New metering core; devices below 1.9.0 need 1.9.x first." },
+  { deviceType: "cam-lite", version: "3.1.0", compatibleHardware: ["c2"], notes: "Night mode for c2 hardware only." },
+];
+
+/** Version → share of simulated installs that fail, for the demo fleet. */
+export const DEMO_FAIL_RATES = new Map(DEMO_FIRMWARE.filter((f) => f.failRate).map((f) => [f.version, f.failRate!]));
+
+function demoImage(seed: number, size = 256 * 1024): Uint8Array {
+  const random = prng(seed);
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = Math.floor(random() * 256);
+  return bytes;
+}
+
+export async function seedDemoFirmware(): Promise<number> {
+  const { uploadFirmware } = await import("@/server/firmware/mutations.ts");
+  let created = 0;
+  for (const [i, f] of DEMO_FIRMWARE.entries()) {
+    if (await prisma.firmware.findFirst({ where: { deviceType: f.deviceType, version: f.version }, select: { id: true } })) continue;
+    await uploadFirmware(
+      {
+        bytes: demoImage(1000 + i),
+        fileName: `${f.deviceType}-${f.version}.bin`,
+        version: f.version,
+        deviceType: f.deviceType,
+        compatibleHardware: f.compatibleHardware ?? [],
+        minVersion: f.minVersion,
+        releaseNotes: f.notes,
+      },
+      { type: "system", label: "demo seed" },
+    );
+    created++;
+  }
+  return created;
 }
 
 export function printCredentials(users: Array<{ email: string; role: Role; password: string }>) {

@@ -1,5 +1,6 @@
 // Every environment variable the product reads, in one place. README.md lists
 // the same set; keep them in step.
+import { createHmac } from "node:crypto";
 import path from "node:path";
 
 function int(name: string, fallback: number): number {
@@ -65,6 +66,36 @@ export const config = {
   get authSecret() {
     return str("AUTH_SECRET") ?? str("NEXTAUTH_SECRET");
   },
+  /** Base URL devices use to reach the web process; signed firmware links start with it. */
+  get publicUrl() {
+    return (str("PUBLIC_URL") ?? `http://127.0.0.1:${this.port}`).replace(/\/+$/, "");
+  },
+  /** Where uploaded firmware images are kept, by their SHA-256. Web and worker processes must see the same folder. */
+  get firmwareDir() {
+    return path.resolve(/*turbopackIgnore: true*/ str("FIRMWARE_DIR") ?? path.join(this.dataDir, "firmware"));
+  },
+  get firmwareMaxMb() {
+    return int("FIRMWARE_MAX_MB", 256);
+  },
+  /** Comma-separated `keyId=BASE64` Ed25519 public keys (raw 32 bytes or SPKI DER); parsed by server/firmware/signature.ts. */
+  get firmwareSigningKeys() {
+    return str("FIRMWARE_SIGNING_KEYS");
+  },
+  get firmwareRequireSignature() {
+    return str("FIRMWARE_REQUIRE_SIGNATURE") === "1";
+  },
+  /**
+   * HMAC secret of firmware download links. Derived from the session secret
+   * when unset, so every web node and worker that shares AUTH_SECRET agrees
+   * without another secret to distribute.
+   */
+  get firmwareLinkSecret(): string {
+    const explicit = str("FIRMWARE_LINK_SECRET");
+    if (explicit) return explicit;
+    const auth = this.authSecret;
+    if (!auth) throw new Error("FIRMWARE_LINK_SECRET is not set and there is no AUTH_SECRET to derive it from: set one of them");
+    return createHmac("sha256", auth).update("firmware-links").digest("base64url");
+  },
   get sessionIdleMinutes() {
     return int("SESSION_IDLE_MINUTES", 8 * 60);
   },
@@ -92,6 +123,18 @@ export const config = {
       name: str("OIDC_NAME") ?? "Single sign-on",
       defaultRole: (str("OIDC_DEFAULT_ROLE") ?? "operator") as "manager" | "operator" | "engineer" | "admin",
     };
+  },
+  /** Rollouts planned for more devices than this need another engineer's approval before they start. */
+  get rolloutApprovalOverDevices() {
+    return int("ROLLOUT_APPROVAL_OVER_DEVICES", 1000);
+  },
+  /** How often the rollout controller reads device reports and decides (ms). */
+  get rolloutPassMs() {
+    return int("ROLLOUT_PASS_MS", 1000);
+  },
+  /** Set to 0 to run a worker without the rollout controller (it then never takes the leader lock). */
+  get rolloutController() {
+    return str("ROLLOUT_CONTROLLER") !== "0";
   },
   get logLevel() {
     return str("LOG_LEVEL") ?? "info";

@@ -58,10 +58,14 @@ async function startEmbeddedServices(): Promise<{ embeddedDb: boolean }> {
 
 async function seedIfFresh(embeddedDb: boolean) {
   if (!embeddedDb || process.env.FLEETWAVE_DEMO === "0") return;
-  if ((await prisma.user.count()) > 0) return;
-  const { seedDemo, printCredentials } = await import("@/prisma/seed.ts");
-  const { users, fleet } = await seedDemo();
-  console.log(`[main] seeded the demo: ${fleet.created} devices, ${users.length} users`);
+  const { seedDemo, seedDemoFirmware, printCredentials } = await import("@/prisma/seed.ts");
+  if ((await prisma.user.count()) > 0) {
+    // A demo database from before the firmware registry existed gets its images too.
+    if ((await prisma.firmware.count()) === 0) await seedDemoFirmware();
+    return;
+  }
+  const { users, fleet, firmware } = await seedDemo();
+  console.log(`[main] seeded the demo: ${fleet.created} devices, ${users.length} users, ${firmware} firmware images`);
   printCredentials(users);
 }
 
@@ -73,12 +77,15 @@ async function seedIfFresh(embeddedDb: boolean) {
 async function startDemoFleet() {
   const { startSimulation } = await import("@/server/sim/fleet.ts");
   const { devicesFromDb } = await import("@/server/sim/sources.ts");
+  const { DEMO_FAIL_RATES } = await import("@/prisma/seed.ts");
   const devices = await devicesFromDb(process.env.DATABASE_URL!, null);
   const sim = await startSimulation({
     devices,
     rate: Number(process.env.FLEETWAVE_DEMO_RATE ?? 20),
     statePath: path.join(config.dataDir, "sim-state.json"),
     faults: { clockSkewSec: 420, skewedFraction: 0.02, staleNtp: true, badTimezone: true, offline: 0.0005, offlineForSec: 120 },
+    // A rollout of the release candidate trips the auto-pause; the other releases go through.
+    ota: { failRates: DEMO_FAIL_RATES },
     log: () => undefined,
   });
   stops.push({ name: "demo fleet", stop: sim.stop });

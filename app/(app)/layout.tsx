@@ -13,6 +13,8 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
   if (!user) redirect("/signin");
   const links = [
     { href: "/fleet", label: "Fleet", show: can(user.role, "fleet:read") },
+    { href: "/rollouts", label: "Rollouts", show: can(user.role, "fleet:read") },
+    { href: "/firmware", label: "Firmware", show: can(user.role, "fleet:read") },
     { href: "/audit", label: "Audit", show: can(user.role, "audit:read") },
     { href: "/admin", label: "Admin", show: can(user.role, "device:manage") || can(user.role, "user:manage") },
   ].filter((l) => l.show);

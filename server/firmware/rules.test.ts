@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downloadPath, signDownload, verifyDownload } from "./rules.ts";
+import { attachmentDisposition, downloadPath, firmwareFileName, signDownload, verifyDownload } from "./rules.ts";
 
 const secret = "s3cret";
 const now = 1_800_000_000;
@@ -32,5 +32,21 @@ describe("signed firmware links", () => {
     expect(verifyDownload(secret, "fw-1", tampered("sig", "AAAA"), now)).toEqual({ ok: false, reason: "bad_signature" });
     expect(verifyDownload("other", "fw-1", p, now)).toEqual({ ok: false, reason: "bad_signature" });
     expect(verifyDownload(secret, "fw-1", new URLSearchParams("device=d"), now)).toEqual({ ok: false, reason: "malformed" });
+  });
+});
+
+describe("firmware file names", () => {
+  it("keeps only the last path segment, without control characters", () => {
+    expect(firmwareFileName("/builds/out/gw-4.2.0.bin")).toBe("gw-4.2.0.bin");
+    expect(firmwareFileName("C:\\builds\\gw.bin")).toBe("gw.bin");
+    expect(firmwareFileName("gw\r\n.bin")).toBe("gw.bin");
+    expect(firmwareFileName("..")).toBe("firmware.bin");
+    expect(firmwareFileName("")).toBe("firmware.bin");
+    expect(firmwareFileName("x".repeat(300))).toHaveLength(255);
+  });
+
+  it("serves a name safely in Content-Disposition, exact in the UTF-8 form", () => {
+    expect(attachmentDisposition("gw-4.2.0.bin")).toBe(`attachment; filename="gw-4.2.0.bin"; filename*=UTF-8''gw-4.2.0.bin`);
+    expect(attachmentDisposition('fïrm "v2".bin')).toBe(`attachment; filename="f_rm _v2_.bin"; filename*=UTF-8''f%C3%AFrm%20%22v2%22.bin`);
   });
 });

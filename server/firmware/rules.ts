@@ -1,6 +1,6 @@
 // Signed firmware download links (PROTOCOL.md, "Firmware download"): an HMAC
 // over firmware id, device id and expiry, valid for an hour. A tampered or
-// expired link is refused.
+// expired link is refused. Also the names images are stored and served under.
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 export const LINK_TTL_SEC = 3600;
@@ -34,4 +34,18 @@ export function verifyDownload(secret: string, firmwareId: string, params: URLSe
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: "bad_signature" };
   if (nowSec > expires) return { ok: false, reason: "expired" };
   return { ok: true, claim };
+}
+
+/** The name an upload is stored and served under: its last path segment, without control characters, at most 255 characters. */
+export function firmwareFileName(given: string): string {
+  const base = given.split(/[\\/]/).pop() ?? "";
+  const clean = base.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, 255);
+  return clean === "" || clean === "." || clean === ".." ? "firmware.bin" : clean;
+}
+
+/** Content-Disposition for a download: an ASCII fallback name plus the exact name in RFC 5987 form. */
+export function attachmentDisposition(fileName: string): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
+  const encoded = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }

@@ -11,6 +11,7 @@ type Rule = { access: Permission | "authed"; input: () => unknown };
 let ids: Record<Role, string>;
 let targetUserId: string;
 
+const NO_ROLLOUT = "00000000-0000-4000-8000-000000000001";
 const ACCESS: Record<string, Rule> = {
   "devices.list": { access: "fleet:read", input: () => ({ page: 1, pageSize: 10 }) },
   "devices.summary": { access: "fleet:read", input: () => ({ online: "any" }) },
@@ -29,6 +30,19 @@ const ACCESS: Record<string, Rule> = {
   "shadow.events": { access: "fleet:read", input: () => ({ deviceId: "no-such-device" }) },
   "audit.list": { access: "audit:read", input: () => ({ page: 1, pageSize: 10 }) },
   "audit.verify": { access: "audit:read", input: () => undefined },
+  "firmware.list": { access: "fleet:read", input: () => ({ page: 1, pageSize: 10 }) },
+  "firmware.get": { access: "fleet:read", input: () => ({ id: "00000000-0000-4000-8000-000000000000" }) },
+  "rollouts.list": { access: "fleet:read", input: () => ({ page: 1, pageSize: 10 }) },
+  "rollouts.get": { access: "fleet:read", input: () => ({ id: NO_ROLLOUT }) },
+  "rollouts.devices": { access: "fleet:read", input: () => ({ id: NO_ROLLOUT }) },
+  "rollouts.preview": { access: "rollout:launch", input: () => ({ firmwareId: NO_ROLLOUT }) },
+  "rollouts.launch": { access: "rollout:launch", input: () => ({ firmwareId: NO_ROLLOUT, name: "access check" }) },
+  "rollouts.approve": { access: "rollout:launch", input: () => ({ id: NO_ROLLOUT }) },
+  "rollouts.pause": { access: "rollout:pause", input: () => ({ id: NO_ROLLOUT }) },
+  "rollouts.resume": { access: "rollout:pause", input: () => ({ id: NO_ROLLOUT }) },
+  "rollouts.abort": { access: "rollout:launch", input: () => ({ id: NO_ROLLOUT }) },
+  "rollouts.advance": { access: "rollout:launch", input: () => ({ id: NO_ROLLOUT }) },
+  "rollouts.retryFailed": { access: "rollout:launch", input: () => ({ id: NO_ROLLOUT }) },
 };
 
 let drop: () => Promise<void>;

@@ -1,0 +1,84 @@
+import { Badge } from "@/components/badge.tsx";
+import { EmptyState, LoadingRows } from "@/components/states.tsx";
+import type { Firmware } from "@/server/firmware/schema.ts";
+
+const COLUMNS = ["Version", "Type", "Hardware", "Min version", "Size", "SHA-256", "Signature", "Uploaded by", "Uploaded"];
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** The same text on the server and in the browser, whatever their time zones. */
+function formatDate(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+export function FirmwareTable({ rows, loading, filtered }: { rows: Firmware[] | undefined; loading: boolean; filtered: boolean }) {
+  if (!loading && rows?.length === 0) {
+    return (
+      <EmptyState title={filtered ? "No firmware for this type" : "No firmware yet"}>
+        {filtered ? (
+          "Choose another type, or clear the filter."
+        ) : (
+          <>
+            Images are uploaded on this page or with <code className="font-mono text-xs">npm run fleet -- firmware upload</code>.
+          </>
+        )}
+      </EmptyState>
+    );
+  }
+  return (
+    <div className="overflow-x-auto rounded border border-slate-200 bg-white">
+      <table className="w-full text-left text-sm" aria-label="Firmware" aria-busy={loading}>
+        <thead className="border-b border-slate-200 bg-slate-50 text-xs text-slate-600">
+          <tr>
+            {COLUMNS.map((label) => (
+              <th key={label} scope="col" className="px-3 py-2 font-medium">
+                {label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {loading || !rows ? (
+            <LoadingRows columns={COLUMNS.length} />
+          ) : (
+            rows.map((f) => (
+              <tr key={f.id} className="hover:bg-slate-50">
+                <td className="px-3 py-1.5 font-mono text-xs" title={f.releaseNotes || undefined}>
+                  {f.version}
+                </td>
+                <td className="px-3 py-1.5">{f.deviceType}</td>
+                <td className="px-3 py-1.5 text-slate-600">{f.compatibleHardware.length ? f.compatibleHardware.join(", ") : <span className="text-slate-400">any</span>}</td>
+                <td className="px-3 py-1.5 font-mono text-xs text-slate-600">{f.minVersion ?? "—"}</td>
+                <td className="whitespace-nowrap px-3 py-1.5 text-xs tabular-nums" title={`${f.size.toLocaleString("en-US")} bytes`}>
+                  {formatSize(f.size)}
+                </td>
+                <td className="px-3 py-1.5 font-mono text-xs text-slate-600">
+                  <abbr title={f.sha256} className="no-underline">
+                    {f.sha256.slice(0, 12)}…
+                  </abbr>
+                </td>
+                <td className="px-3 py-1.5">
+                  {f.signatureKeyId ? (
+                    <Badge tone="good" title={`Verified with key ${f.signatureKeyId}`}>
+                      Signed · {f.signatureKeyId}
+                    </Badge>
+                  ) : (
+                    <Badge tone="warn">Unsigned</Badge>
+                  )}
+                </td>
+                <td className="px-3 py-1.5 text-xs text-slate-600">{f.uploadedBy}</td>
+                <td className="whitespace-nowrap px-3 py-1.5 text-xs text-slate-600" title={f.createdAt.toISOString()}>
+                  {formatDate(f.createdAt)}
+                </td>
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
