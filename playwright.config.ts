@@ -1,6 +1,7 @@
 // End-to-end tests against the production build. Start them with
 // `npm run test:e2e` (e2e/run.ts), which starts the product on a fresh
-// database and sets BASE_URL and E2E_DATABASE_URL for these tests.
+// database and sets BASE_URL, E2E_DATABASE_URL and E2E_MQTT_URL (the broker
+// the product uses, for simulated devices) for these tests.
 import { defineConfig, devices } from "@playwright/test";
 
 const baseURL = process.env.BASE_URL;

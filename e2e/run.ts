@@ -126,6 +126,10 @@ async function main(): Promise<number> {
     log(`database ${database.name}`);
     const port = await freePort();
     const baseUrl = `http://localhost:${port}`;
+    // Tests run simulated devices in their own process: they need the broker the
+    // product uses, and the firmware links the worker signs must point at this server.
+    const embeddedBrokerPort = process.env.MQTT_URL ? undefined : await freePort();
+    const mqttUrl = process.env.MQTT_URL ?? `mqtt://127.0.0.1:${embeddedBrokerPort}`;
     const serverEnv: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: database.url,
@@ -134,6 +138,7 @@ async function main(): Promise<number> {
       NEXTAUTH_URL: baseUrl,
       FLEETWAVE_DATA_DIR: dataDir,
       FLEETWAVE_SKIP_BUILD: "1",
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
       // On a shared broker, a fixed id and a short session keep test runs from
       // leaving long-lived members in the ingest group.
       WORKER_ID: "e2e",
@@ -142,7 +147,10 @@ async function main(): Promise<number> {
       NODE_ENV: "production",
     };
     // Unset MQTT_URL means main.ts starts its embedded broker: that path gets tested too.
-    if (!process.env.MQTT_URL) delete serverEnv.MQTT_URL;
+    if (embeddedBrokerPort !== undefined) {
+      delete serverEnv.MQTT_URL;
+      serverEnv.MQTT_EMBEDDED_PORT = String(embeddedBrokerPort);
+    }
     delete serverEnv.AUTH_SECRET;
 
     server = startServer(serverEnv);
@@ -151,7 +159,7 @@ async function main(): Promise<number> {
       // Anything else that ends the server mid-run shows up as connection errors in many tests; say why once.
       if (!stopping) console.error(`\n[e2e] the server exited during the run (code ${code}, signal ${signal}); see ${path.relative(root, serverLogFile)}\n`);
     });
-    log(`starting the product on ${baseUrl} (log: ${path.relative(root, serverLogFile)}, MQTT ${process.env.MQTT_URL ?? "embedded"})`);
+    log(`starting the product on ${baseUrl} (log: ${path.relative(root, serverLogFile)}, MQTT ${embeddedBrokerPort === undefined ? mqttUrl : `embedded on ${mqttUrl}`})`);
     try {
       await waitUntilReady(server, `http://127.0.0.1:${port}/signin`);
     } catch (err) {
@@ -164,6 +172,7 @@ async function main(): Promise<number> {
       ...process.env,
       BASE_URL: baseUrl,
       E2E_DATABASE_URL: database.url,
+      E2E_MQTT_URL: mqttUrl,
     });
     if (exitCode !== 0) printServerLog(`Playwright exited with ${exitCode}`);
 

@@ -29,7 +29,7 @@ export type ControllerOptions = {
 export type Controller = { stop(): Promise<void>; isLeader(): boolean; wake(): void };
 
 /** Token bucket per rollout: ratePerSec devices per second, at most one second's worth at once. */
-class PublishBudget {
+export class PublishBudget {
   private tokens = new Map<string, { tokens: number; at: number }>();
   take(id: string, ratePerSec: number, now: number): number {
     const b = this.tokens.get(id) ?? { tokens: ratePerSec, at: now };

@@ -35,6 +35,10 @@ type ObservedRow = {
   reported: unknown;
   metadata: unknown;
   silent: boolean;
+  /** The shadow's change history still holds every version since the notification… */
+  history_covers: boolean;
+  /** …and one of them is a report of firmware.status. */
+  status_reported_since: boolean;
 };
 
 /** Advances executions from reports and timers; returns how many changed. */
@@ -45,7 +49,10 @@ async function followDevices(db: Db, rollout: RolloutRow, nowSec: number): Promi
             extract(epoch FROM e.retry_at)::float8 AS retry_at, s.version,
             jsonb_build_object('firmware', s.reported->'firmware') AS reported,
             jsonb_build_object('reported', jsonb_build_object('firmware', s.metadata->'reported'->'firmware')) AS metadata,
-            (s.last_seen_at IS NULL OR s.last_seen_at < to_timestamp($2) - make_interval(secs => $3)) AS silent
+            (s.last_seen_at IS NULL OR s.last_seen_at < to_timestamp($2) - make_interval(secs => $3)) AS silent,
+            coalesce((SELECT min((c->>'v')::int) <= e.notified_version + 1 FROM jsonb_array_elements(s.changes) c), false) AS history_covers,
+            coalesce((SELECT bool_or(jsonb_typeof(c->'reported'->'firmware') = 'object' AND c->'reported'->'firmware' ? 'status')
+                        FROM jsonb_array_elements(s.changes) c WHERE (c->>'v')::int > e.notified_version), false) AS status_reported_since
        FROM rollout_executions e JOIN device_shadows s ON s.device_id = e.device_id
       WHERE e.rollout_id = $1 AND e.state IN ('notified', 'in_progress')
         AND (s.version > coalesce(e.observed_version, -1) OR e.deadline_at <= to_timestamp($2))`,
@@ -58,7 +65,14 @@ async function followDevices(db: Db, rollout: RolloutRow, nowSec: number): Promi
     let lastStatus = row.last_status;
     let reportedVersion = row.reported_version;
     const report = readFirmwareReport(row.reported, row.metadata);
-    if (report && row.notified_at !== null && isNewReport(report, row.notified_at, { status: lastStatus, version: reportedVersion })) {
+    // Status stamps are whole seconds: a device that fails again within the second it was notified
+    // in reports what it reported before ("failed"), stamped that same second. The change history
+    // tells such a report from the old one (it came after the notification's version); only when
+    // the history no longer reaches back to the notification does the stamp decide.
+    const fresh = row.history_covers
+      ? row.status_reported_since
+      : row.notified_at !== null && report !== null && isNewReport(report, row.notified_at, { status: lastStatus, version: reportedVersion });
+    if (report && fresh) {
       e = nextExecution(e, { type: "reported", at: nowSec, status: report.status, version: report.version, errorCode: report.errorCode }, rollout.targetVersion, settings);
       lastStatus = report.status;
       reportedVersion = report.version;

@@ -31,15 +31,23 @@ type Row = {
 };
 
 /** Registered devices among `ids` with their shadows; ids not returned are not registered. */
-export async function loadShadows(db: pg.Pool | pg.PoolClient, ids: readonly string[]): Promise<Map<string, StoredShadow>> {
+/**
+ * `replayKeys: false` for writers that never decide a device's own update
+ * (desired-state changes): the replay window is most of this query's cost.
+ */
+export async function loadShadows(db: pg.Pool | pg.PoolClient, ids: readonly string[], options: { replayKeys?: boolean } = {}): Promise<Map<string, StoredShadow>> {
   const out = new Map<string, StoredShadow>();
   if (ids.length === 0) return out;
+  const replayKeys =
+    options.replayKeys === false
+      ? "NULL::jsonb"
+      : `(SELECT jsonb_agg(jsonb_build_object('s', k.seq, 'v', k.version, 't', k.device_time, 'a', k.accepted_version) ORDER BY k.seq)
+               FROM shadow_replay_keys k
+              WHERE k.device_id = d.id AND k.seq >= COALESCE(s.last_seq, 0) - ${SEQ_WINDOW})`;
   const { rows } = await db.query<Row>(
     `SELECT d.id, d.type, d.region, d.firmware_version, d.revoked_at IS NOT NULL AS revoked, t.max_clock_skew_sec AS max_skew,
             s.version, s.last_seq::text AS last_seq,
-            (SELECT jsonb_agg(jsonb_build_object('s', k.seq, 'v', k.version, 't', k.device_time, 'a', k.accepted_version) ORDER BY k.seq)
-               FROM shadow_replay_keys k
-              WHERE k.device_id = d.id AND k.seq >= COALESCE(s.last_seq, 0) - ${SEQ_WINDOW}) AS recent_keys,
+            ${replayKeys} AS recent_keys,
             s.reported, s.desired, s.metadata, s.changes,
             s.online, s.last_seen_at, s.device_clock_at, s.clock_skew_sec
        FROM devices d

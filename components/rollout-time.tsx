@@ -1,0 +1,23 @@
+/** The same text on the server and in the browser, whatever their time zones. */
+export function formatUtc(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** A point in time, in UTC; "—" when it has not happened. */
+export function Timestamp({ date, empty = "—" }: { date: Date | null | undefined; empty?: string }) {
+  if (!date) return <span className="text-slate-400">{empty}</span>;
+  return (
+    <time dateTime={date.toISOString()} className="whitespace-nowrap tabular-nums">
+      {formatUtc(date)}
+    </time>
+  );
+}
+
+/** "45 s", "12 min", "3 h 5 min": durations in the preview's schedule estimate. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.max(0, Math.round(seconds))} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+}
