@@ -62,6 +62,28 @@ describe("decideRollout: the failure guard", () => {
   });
 });
 
+describe("decideRollout: after a resume from an automatic pause", () => {
+  const paused = { succeeded: 60, failed: 30, inProgress: 10 };
+  it("judges only devices finished since the resume, so the same failures do not pause it again", () => {
+    const waves = threeWaves(0, paused);
+    waves[0] = { ...waves[0]!, guard: counts({ ...paused, succeeded: 0, failed: 0 }) };
+    expect(decideRollout(waves, 0, DEFAULT_GATE).kind).toBe("wait");
+  });
+  it("pauses again when new failures since the resume trip the guard, with those numbers", () => {
+    const waves = threeWaves(0, paused);
+    waves[0] = { ...waves[0]!, guard: counts({ ...paused, succeeded: 0, failed: 3 }) };
+    const verdict = decideRollout(waves, 0, DEFAULT_GATE);
+    expect(verdict).toMatchObject({ kind: "pause", wave: 0 });
+    expect(verdict.kind === "pause" && verdict.reason).toContain("failures 3 of 3");
+  });
+  it("still refuses to advance on the whole wave's failures: a resume is not an advance", () => {
+    const c = { succeeded: 90, failed: 10 };
+    const waves = threeWaves(0, c);
+    waves[0] = { ...waves[0]!, guard: counts({ ...c, succeeded: 0, failed: 0 }) };
+    expect(decideRollout(waves, 0, DEFAULT_GATE).kind).toBe("wait");
+  });
+});
+
 describe("decideRollout: the gate", () => {
   it("advances when 90% of the current wave succeeded, with the gate in words", () => {
     const c = { succeeded: 90, inProgress: 10 };

@@ -3,7 +3,8 @@
 // words. Pure: reconcile.ts gathers the counts and applies the verdict.
 import { describeGate, evaluateFailureGuard, evaluateWaveGate, type GateSettings, type WaveCounts } from "./gate-rules.ts";
 
-export type WaveSnapshot = { index: number; state: "pending" | "running" | "passed" | "completed" | "aborted"; counts: WaveCounts };
+/** `guard`: the counts the failure guard judges — only devices finished since a resume from an automatic pause. */
+export type WaveSnapshot = { index: number; state: "pending" | "running" | "passed" | "completed" | "aborted"; counts: WaveCounts; guard?: WaveCounts };
 
 export type RolloutVerdict =
   | { kind: "pause"; wave: number; reason: string; counts: WaveCounts }
@@ -18,8 +19,9 @@ export function decideRollout(waves: WaveSnapshot[], current: number, s: GateSet
   // Every started wave is guarded, also one whose gate passed but whose devices are still finishing.
   for (const wave of waves) {
     if (wave.state !== "running" && wave.state !== "passed") continue;
-    const guard = evaluateFailureGuard(wave.counts, s);
-    if (guard.pause) return { kind: "pause", wave: wave.index, reason: `Wave ${wave.index + 1}: ${guard.reason}`, counts: wave.counts };
+    const counts = wave.guard ?? wave.counts;
+    const guard = evaluateFailureGuard(counts, s);
+    if (guard.pause) return { kind: "pause", wave: wave.index, reason: `Wave ${wave.index + 1}: ${guard.reason}`, counts };
   }
   const cur = waves.find((w) => w.index === current);
   if (!cur) return { kind: "complete", reason: "no wave left" };

@@ -15,6 +15,8 @@ import { lockRollout } from "./settings.ts";
 export const ROLLOUT_CHANNEL = "fleetwave_rollouts";
 export const TIMER_QUEUE = "rollout-timer";
 const LEADER_LOCK = 0x726f_6c6c; // "roll"
+/** Waves are counted and gated at least this often even when no device moved (offline devices age, windows open). */
+const DECIDE_EVERY_MS = 5000;
 
 export type ControllerOptions = {
   connectionString: string;
@@ -54,6 +56,8 @@ export function startRolloutController(options: ControllerOptions): Controller {
   const log = options.log ?? ((line) => console.log(`[rollouts] ${line}`));
   const budget = new PublishBudget();
   const timersSent = new Map<string, number>();
+  const lastDecided = new Map<string, number>();
+  const forced = new Set<string>();
   let leader = false;
   let stopped = false;
   let wakeUp: (() => void) | null = null;
@@ -93,15 +97,19 @@ export function startRolloutController(options: ControllerOptions): Controller {
     await db.query("BEGIN");
     try {
       const rollout = await lockRollout(db, id);
-      if (!rollout || rollout.state !== "running") {
+      if (!rollout || (rollout.state !== "running" && rollout.state !== "paused")) {
         await db.query("COMMIT");
         return;
       }
       const now = Date.now();
-      const allowance = budget.take(id, rollout.settings.ratePerSec, now);
-      const result = await reconcileRollout(db, rollout, allowance, now / 1000);
+      const allowance = rollout.state === "running" ? budget.take(id, rollout.settings.ratePerSec, now) : 0;
+      const decide = forced.has(id) || now - (lastDecided.get(id) ?? 0) >= DECIDE_EVERY_MS;
+      const result = await reconcileRollout(db, rollout, allowance, now / 1000, { decide });
       await db.query("COMMIT");
+      forced.delete(id);
+      if (result.decided) lastDecided.set(id, now);
       budget.spend(id, result.notified);
+      if (result.saturated) wake();
       if (result.changed) {
         publishLive(roomName.rollout(id), "rollout.changed", { rolloutId: id, state: result.state });
         publishLive(FLEET_ROOM, "rollouts.changed", { rolloutId: id });
@@ -115,10 +123,14 @@ export function startRolloutController(options: ControllerOptions): Controller {
 
   async function lead(db: pg.Client) {
     await db.query(`LISTEN ${ROLLOUT_CHANNEL}`);
-    db.on("notification", () => wake());
+    db.on("notification", (message) => {
+      // An action or a timer on this rollout: decide at once, whatever changed.
+      if (message.payload) forced.add(message.payload);
+      wake();
+    });
     log("leader: controlling rollouts");
     while (!stopped) {
-      const { rows } = await db.query<{ id: string }>(`SELECT id FROM rollouts WHERE state = 'running' ORDER BY created_at`);
+      const { rows } = await db.query<{ id: string }>(`SELECT id FROM rollouts WHERE state IN ('running', 'paused') ORDER BY created_at`);
       for (const { id } of rows) {
         if (stopped) break;
         try {

@@ -78,6 +78,9 @@ export async function getRollout(id: string) {
     name: r.name as string,
     state: r.state as string,
     pausedReason: r.paused_reason as string | null,
+    /** A person's label, or "rollout controller" for an automatic pause. */
+    pausedBy: r.paused_by as string | null,
+    guardSince: r.guard_since as Date | null,
     currentWave: r.current_wave as number,
     deviceCount: r.device_count as number,
     requiresApproval: r.requires_approval as boolean,

@@ -11,6 +11,7 @@ import { publishLive } from "@/server/live/publish.ts";
 import { FLEET_ROOM, roomName } from "@/server/live/rooms.ts";
 import { applyDesiredChanges } from "@/server/shadow/desired-mutations.ts";
 import { ROLLOUT_CHANNEL } from "./controller.ts";
+import { CONTROLLER } from "./reconcile.ts";
 import { planFor, type FullPlan } from "./plan-data.ts";
 import type { LaunchInput } from "./schema.ts";
 import { lockRollout, type RolloutRow } from "./settings.ts";
@@ -139,7 +140,7 @@ export function pauseRollout(id: string, actor: Actor, reason?: string) {
   return act(id, actor, async (tx, r) => {
     expectState(r, ["running"], "pause");
     const why = `Paused by ${actor.label}${reason ? `: ${reason}` : ""}`;
-    await tx.query(`UPDATE rollouts SET state = 'paused', paused_reason = $2, updated_at = now() WHERE id = $1`, [id, why]);
+    await tx.query(`UPDATE rollouts SET state = 'paused', paused_reason = $2, paused_by = $3, updated_at = now() WHERE id = $1`, [id, why, actor.label]);
     return { action: "rollout.pause", reason, state: "paused" };
   });
 }
@@ -147,9 +148,16 @@ export function pauseRollout(id: string, actor: Actor, reason?: string) {
 export function resumeRollout(id: string, actor: Actor, reason?: string) {
   return act(id, actor, async (tx, r) => {
     expectState(r, ["paused"], "resume");
-    const { rows } = await tx.query<{ paused_reason: string | null }>("SELECT paused_reason FROM rollouts WHERE id = $1", [id]);
-    await tx.query(`UPDATE rollouts SET state = 'running', paused_reason = NULL, updated_at = now() WHERE id = $1`, [id]);
-    return { action: "rollout.resume", reason, data: { wasPausedFor: rows[0]?.paused_reason ?? null }, state: "running" };
+    const { rows } = await tx.query<{ paused_reason: string | null; paused_by: string | null }>("SELECT paused_reason, paused_by FROM rollouts WHERE id = $1", [id]);
+    // Resuming after the guard paused means its failures were seen and accepted: from now on it judges
+    // only devices that finish after this moment (else it would pause again on the same numbers).
+    const automatic = rows[0]?.paused_by === CONTROLLER.label;
+    await tx.query(
+      `UPDATE rollouts SET state = 'running', paused_reason = NULL, paused_by = NULL, updated_at = now(),
+              guard_since = CASE WHEN $2 THEN now() ELSE guard_since END WHERE id = $1`,
+      [id, automatic],
+    );
+    return { action: "rollout.resume", reason, data: { wasPausedFor: rows[0]?.paused_reason ?? null, guardReset: automatic }, state: "running" };
   });
 }
 

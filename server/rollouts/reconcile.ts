@@ -19,7 +19,15 @@ export const CONTROLLER: Actor = { type: "system", label: "rollout controller" }
 
 type Db = Pick<pg.ClientBase, "query">;
 
-export type PassResult = { changed: boolean; notified: number; nextDueAt: Date | null; state: string };
+/** `saturated`: the pass notified as many devices as one transaction may; more are due at once. */
+export type PassResult = { changed: boolean; notified: number; saturated: boolean; decided: boolean; nextDueAt: Date | null; state: string };
+
+/**
+ * Devices notified in one transaction at most: a pass holds the rollout row and
+ * these shadow rows locked until it commits, and the ingest and people's
+ * actions wait behind it.
+ */
+export const MAX_NOTIFY_PER_PASS = 500;
 
 type ObservedRow = {
   device_id: string;
@@ -110,9 +118,13 @@ async function followDevices(db: Db, rollout: RolloutRow, nowSec: number): Promi
   return updates.filter((u, i) => u.state !== rows[i]!.state).length;
 }
 
-type CountRow = { wave_index: number; wave_state: WaveSnapshot["state"]; size: number; pending: number; in_progress: number; succeeded: number; failed: number; timed_out: number; offline: number };
+type CountRow = {
+  wave_index: number; wave_state: WaveSnapshot["state"]; size: number; pending: number; in_progress: number; succeeded: number; failed: number; timed_out: number; offline: number;
+  g_succeeded: number; g_failed: number; g_timed_out: number;
+};
 
-export async function waveSnapshots(db: Db, rolloutId: string, nowSec: number): Promise<WaveSnapshot[]> {
+/** Counts per wave; with `guardSince` (unix s) also the counts the failure guard judges: devices finished since then. */
+export async function waveSnapshots(db: Db, rolloutId: string, nowSec: number, guardSince: number | null = null): Promise<WaveSnapshot[]> {
   const { rows } = await db.query<CountRow>(
     `SELECT w.index AS wave_index, w.state::text AS wave_state, w.size,
             count(*) FILTER (WHERE e.state = 'pending')::int AS pending,
@@ -121,19 +133,26 @@ export async function waveSnapshots(db: Db, rolloutId: string, nowSec: number): 
             count(*) FILTER (WHERE e.state = 'failed')::int AS failed,
             count(*) FILTER (WHERE e.state = 'timed_out')::int AS timed_out,
             count(*) FILTER (WHERE e.state IN ('pending', 'notified', 'in_progress', 'retry_wait')
-                              AND (s.last_seen_at IS NULL OR s.last_seen_at < to_timestamp($2) - make_interval(secs => $3)))::int AS offline
+                              AND (s.last_seen_at IS NULL OR s.last_seen_at < to_timestamp($2) - make_interval(secs => $3)))::int AS offline,
+            count(*) FILTER (WHERE e.state = 'succeeded' AND e.finished_at >= to_timestamp($4))::int AS g_succeeded,
+            count(*) FILTER (WHERE e.state = 'failed' AND e.finished_at >= to_timestamp($4))::int AS g_failed,
+            count(*) FILTER (WHERE e.state = 'timed_out' AND e.finished_at >= to_timestamp($4))::int AS g_timed_out
        FROM rollout_waves w
        LEFT JOIN rollout_executions e ON e.rollout_id = w.rollout_id AND e.wave_index = w.index
        LEFT JOIN device_shadows s ON s.device_id = e.device_id
       WHERE w.rollout_id = $1
       GROUP BY w.index, w.state, w.size ORDER BY w.index`,
-    [rolloutId, nowSec, SILENCE_MS / 1000],
+    [rolloutId, nowSec, SILENCE_MS / 1000, guardSince ?? 0],
   );
-  return rows.map((r) => ({
-    index: r.wave_index,
-    state: r.wave_state,
-    counts: { size: r.size, pending: r.pending, inProgress: r.in_progress, succeeded: r.succeeded, failed: r.failed, timedOut: r.timed_out, offline: r.offline },
-  }));
+  return rows.map((r) => {
+    const counts = { size: r.size, pending: r.pending, inProgress: r.in_progress, succeeded: r.succeeded, failed: r.failed, timedOut: r.timed_out, offline: r.offline };
+    return {
+      index: r.wave_index,
+      state: r.wave_state,
+      counts,
+      ...(guardSince === null ? {} : { guard: { ...counts, succeeded: r.g_succeeded, failed: r.g_failed, timedOut: r.g_timed_out } }),
+    };
+  });
 }
 
 const countsData = (c: WaveCounts) => ({ ...c });
@@ -151,7 +170,7 @@ async function decide(db: Db, rollout: RolloutRow, waves: WaveSnapshot[]): Promi
   const target = { type: "rollout", id: rollout.id };
   switch (verdict.kind) {
     case "pause":
-      await db.query(`UPDATE rollouts SET state = 'paused', paused_reason = $2, updated_at = now() WHERE id = $1`, [rollout.id, verdict.reason]);
+      await db.query(`UPDATE rollouts SET state = 'paused', paused_reason = $2, paused_by = $3, updated_at = now() WHERE id = $1`, [rollout.id, verdict.reason, CONTROLLER.label]);
       await recordAuditSql(db, { actor: CONTROLLER, action: "rollout.auto_pause", target, reason: verdict.reason, data: { wave: verdict.wave, counts: countsData(verdict.counts) } });
       rollout.state = "paused";
       return true;
@@ -244,10 +263,23 @@ async function nextDue(db: Db, rolloutId: string): Promise<Date | null> {
  * One pass, inside the caller's transaction. `budget` is how many devices the
  * rate limiter lets this pass notify.
  */
-export async function reconcileRollout(db: Db, rollout: RolloutRow, budget: number, nowSec: number): Promise<PassResult> {
+export async function reconcileRollout(db: Db, rollout: RolloutRow, budget: number, nowSec: number, options: { decide?: boolean } = {}): Promise<PassResult> {
+  // Reports are followed while paused too, so the page shows devices still finishing.
   const followed = await followDevices(db, rollout, nowSec);
-  const waves = await waveSnapshots(db, rollout.id, nowSec);
-  const decided = await decide(db, rollout, waves);
-  const notified = rollout.state === "running" ? await notifyDue(db, rollout, budget, nowSec) : 0;
-  return { changed: followed > 0 || decided || notified > 0, notified, nextDueAt: await nextDue(db, rollout.id), state: rollout.state };
+  if (rollout.state !== "running") {
+    return { changed: followed > 0, notified: 0, saturated: false, decided: false, nextDueAt: await nextDue(db, rollout.id), state: rollout.state };
+  }
+  // Counting every execution is the pass's biggest cost: only when something moved, or when asked.
+  const mustDecide = followed > 0 || options.decide !== false;
+  const decided = mustDecide ? await decide(db, rollout, await waveSnapshots(db, rollout.id, nowSec, rollout.guardSince)) : false;
+  const allowance = Math.min(budget, MAX_NOTIFY_PER_PASS);
+  const notified = rollout.state === "running" ? await notifyDue(db, rollout, allowance, nowSec) : 0;
+  return {
+    changed: followed > 0 || decided || notified > 0,
+    notified,
+    saturated: notified > 0 && notified === allowance && allowance === MAX_NOTIFY_PER_PASS,
+    decided: mustDecide,
+    nextDueAt: await nextDue(db, rollout.id),
+    state: rollout.state,
+  };
 }

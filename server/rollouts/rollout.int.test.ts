@@ -15,7 +15,7 @@ import { connectTestDevice, startTestMosquitto, type TestDevice, type TestMosqui
 import { startSimulation, type Simulation } from "@/server/sim/fleet.ts";
 import { startTestWorker, waitUntilIngesting, type TestWorker } from "@/server/worker/test-worker.ts";
 import { getRollout } from "./data.ts";
-import { launchRollout } from "./mutations.ts";
+import { launchRollout, resumeRollout } from "./mutations.ts";
 import { planFor } from "./plan-data.ts";
 import { launchInputSchema, planInputSchema } from "./schema.ts";
 import {
@@ -254,6 +254,26 @@ describe("rollout controller, end to end", () => {
     expect(deltas.size).toBe(0);
     expect((await waveRows(pool, id)).map((w) => w.state)).toEqual(["running", "pending", "pending"]);
     expect(ids.every((d) => (downloads.answers.get(d) ?? []).every((s) => s === 200))).toBe(true);
+
+    // Resumed by a person: the failures the guard paused on were seen and accepted, so it judges
+    // only devices finishing from now on — it may pause again, but only on new failures.
+    await resumeRollout(id, { type: "system", label: "test operator" }, "checked the failures");
+    const resumed = (await auditOf(pool, id)).at(-1)!;
+    expect(resumed).toMatchObject({ action: "rollout.resume", reason: "checked the failures", data: { guardReset: true } });
+    const repaused = (a: Awaited<ReturnType<typeof auditOf>>) => a.some((e, i) => i > 2 && e.action === "rollout.auto_pause");
+    // Several passes (200 ms apart): with the old failures still judged, the first one would pause again.
+    const after = await until("a second pause", () => auditOf(pool, id), repaused, 2_000, 200).catch(() => auditOf(pool, id));
+    const repause = after.find((e, i) => i > 2 && e.action === "rollout.auto_pause");
+    if (repause) {
+      const { rows: since } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM rollout_executions e JOIN rollouts r ON r.id = e.rollout_id
+          WHERE e.rollout_id = $1 AND e.state IN ('failed', 'timed_out') AND e.finished_at >= r.guard_since`,
+        [id],
+      );
+      expect(repause.data.counts.failed + repause.data.counts.timedOut).toBeLessThanOrEqual(since[0]!.n);
+    } else {
+      expect((await state(id)).state).toBe("running");
+    }
   });
 
   it.concurrent("retries a failed device once (maxRetries 1) and records its final failure, however fast it fails", { timeout: 60_000 }, async ({ expect }) => {

@@ -11,6 +11,8 @@ export type RolloutRow = {
   name: string;
   state: string;
   currentWave: number;
+  /** Unix seconds; the failure guard counts only devices finished since (null: all). */
+  guardSince: number | null;
   settings: RolloutSettings;
   targetVersion: string;
   firmware: { id: string; version: string; sha256: string; size: number };
@@ -24,12 +26,12 @@ export function executionSettingsOf(s: RolloutSettings): ExecutionSettings {
   return { timeoutSec: s.timeoutMin * 60, maxRetries: s.maxRetries, retryBaseSec: s.retryBaseSec, retryCapSec: s.retryCapSec };
 }
 
-type Row = { id: string; name: string; state: string; current_wave: number; settings: unknown; fw_id: string; fw_version: string; sha256: string; size: number };
+type Row = { id: string; name: string; state: string; current_wave: number; guard_since: number | null; settings: unknown; fw_id: string; fw_version: string; sha256: string; size: number };
 
 /** Loads and row-locks a rollout (actions and controller passes serialise on it); null when unknown. */
 export async function lockRollout(db: Pick<pg.ClientBase, "query">, id: string): Promise<RolloutRow | null> {
   const { rows } = await db.query<Row>(
-    `SELECT r.id, r.name, r.state::text AS state, r.current_wave, r.settings, f.id AS fw_id, f.version AS fw_version, f.sha256, f.size
+    `SELECT r.id, r.name, r.state::text AS state, r.current_wave, extract(epoch FROM r.guard_since)::float8 AS guard_since, r.settings, f.id AS fw_id, f.version AS fw_version, f.sha256, f.size
        FROM rollouts r JOIN firmware f ON f.id = r.firmware_id WHERE r.id = $1 FOR UPDATE OF r`,
     [id],
   );
@@ -40,6 +42,7 @@ export async function lockRollout(db: Pick<pg.ClientBase, "query">, id: string):
     name: r.name,
     state: r.state,
     currentWave: r.current_wave,
+    guardSince: r.guard_since,
     settings: settingsSchema.parse(r.settings ?? {}),
     targetVersion: r.fw_version,
     firmware: { id: r.fw_id, version: r.fw_version, sha256: r.sha256, size: r.size },
