@@ -49,6 +49,30 @@ type ObservedRow = {
   status_reported_since: boolean;
 };
 
+const MISMATCH = "version_mismatch:";
+
+/**
+ * A device that says "completed" on another version than the target did not
+ * boot the new image (or lies about it): a failure for the rollout, and a
+ * finding on the device, which the alerting raises and the device page shows.
+ */
+async function recordVersionMismatches(db: Db, rollout: RolloutRow, found: Array<{ device_id: string; error_code: string | null }>) {
+  if (found.length === 0) return;
+  const rows = found.map((f) => ({
+    device_id: f.device_id,
+    title: `Reported firmware ${f.error_code!.slice(MISMATCH.length)} after installing ${rollout.targetVersion}`,
+    detail: { rolloutId: rollout.id, rollout: rollout.name, target: rollout.targetVersion, reported: f.error_code!.slice(MISMATCH.length) },
+  }));
+  await db.query(
+    `INSERT INTO device_findings (device_id, kind, severity, title, detail)
+     SELECT u.device_id, 'firmware_version_mismatch', 'critical', u.title, u.detail
+       FROM jsonb_to_recordset($1::jsonb) AS u(device_id text, title text, detail jsonb)
+     ON CONFLICT (device_id, kind) WHERE resolved_at IS NULL
+     DO UPDATE SET count = device_findings.count + 1, last_seen_at = now(), title = EXCLUDED.title, detail = EXCLUDED.detail`,
+    [JSON.stringify(rows)],
+  );
+}
+
 /** Advances executions from reports and timers; returns how many changed. */
 async function followDevices(db: Db, rollout: RolloutRow, nowSec: number): Promise<number> {
   const { rows } = await db.query<ObservedRow>(
@@ -115,6 +139,7 @@ async function followDevices(db: Db, rollout: RolloutRow, nowSec: number): Promi
       WHERE e.rollout_id = $1 AND e.device_id = u.device_id`,
     [rollout.id, JSON.stringify(updates)],
   );
+  await recordVersionMismatches(db, rollout, updates.filter((u, i) => u.error_code?.startsWith(MISMATCH) && rows[i]!.error_code !== u.error_code));
   return updates.filter((u, i) => u.state !== rows[i]!.state).length;
 }
 

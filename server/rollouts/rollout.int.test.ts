@@ -33,7 +33,10 @@ const FLEETS = {
   offline: { type: "rl-offline", ids: deviceIds("ro", 40) },
   timeout: { type: "rl-timeout", ids: deviceIds("rt", 4) },
   crash: { type: "rl-crash", ids: deviceIds("rk", 150) },
+  mismatch: { type: "rl-mismatch", ids: [] as string[] },
 };
+/** A device the test plays: it says "completed" but reports another version. */
+const LIAR = "rm-liar";
 /** Devices the tests play themselves over MQTT: they take the notification and never finish. */
 const STUCK = ["rt-stuck-1", "rt-stuck-2"];
 const OFFLINE_SEED = "offline-waves";
@@ -85,7 +88,7 @@ beforeAll(async () => {
   pool = db.pool(4);
   await registerDevices(["probe"], "probe", FROM);
   for (const [name, fleet] of Object.entries(FLEETS)) {
-    await registerDevices(name === "timeout" ? [...fleet.ids, ...STUCK] : fleet.ids, fleet.type, FROM);
+    await registerDevices(name === "timeout" ? [...fleet.ids, ...STUCK] : name === "mismatch" ? [LIAR] : fleet.ids, fleet.type, FROM);
     const fw = await uploadTestFirmware(fleet.type, name === "bad" || name === "retry" ? BAD : TARGET);
     firmware.set(name, { id: fw.id, version: fw.version });
   }
@@ -95,7 +98,7 @@ beforeAll(async () => {
   // "Silent for 10 minutes": said online, then nothing since.
   await pool.query(`UPDATE device_shadows SET online = true, last_seen_at = now() - interval '11 minutes' WHERE device_id = ANY($1::text[])`, [silent]);
   // The devices the tests connect themselves have their own credentials on the device listener.
-  broker = await startTestMosquitto({ devices: ["probe", ...STUCK, ...neverConnected, ...silent] });
+  broker = await startTestMosquitto({ devices: ["probe", LIAR, ...STUCK, ...neverConnected, ...silent] });
   downloads = await startDownloadServer();
 
   worker = await startWorker();
@@ -184,6 +187,31 @@ describe("rollout controller, end to end", () => {
     const pause = (await auditOf(pool, id)).filter((a) => a.action === "rollout.auto_pause");
     expect(pause).toHaveLength(1);
     expect(pause[0]!.data).toEqual({ wave: 0, counts: { size: 6, pending: 0, inProgress: 0, succeeded: 4, failed: 0, timedOut: 2, offline: 0 } });
+  });
+
+  it.concurrent("counts a device that reports completed on another version as failed, and records a finding on it", { timeout: 60_000 }, async ({ expect }) => {
+    const liar = await connectTestDevice(broker, LIAR);
+    testDevices.push(liar);
+    await liar.publish("status", { online: true });
+    await until("liar seen", async () => (await pool.query(`SELECT last_seen_at FROM device_shadows WHERE device_id = $1`, [LIAR])).rows[0].last_seen_at, (t) => t !== null);
+    const id = await launch("mismatch", { kind: "equal", waves: 1 }, { maxRetries: 0 });
+    const delta = await liar.expectMessage((m) => m.suffix === "shadow/delta", { timeoutMs: 30_000, what: "shadow/delta" });
+    const report = { seq: 1, version: delta.body.version + 1, deviceTime: Date.now() / 1000, clientToken: "lie", state: { reported: { firmware: { version: "1.0.1", status: "completed" } } } };
+    await liar.publish("shadow/update", report);
+    await liar.expectMessage((m) => m.suffix === "shadow/update/accepted" && m.body.clientToken === "lie", { what: "accepted" });
+
+    const [row] = await until("failed", () => executionRows(pool, id), (rows) => rows[0]?.state === "failed", 20_000);
+    expect(row).toMatchObject({ deviceId: LIAR, state: "failed", errorCode: "version_mismatch:1.0.1", attempts: 1 });
+    const { rows: findings } = await pool.query(`SELECT kind, severity, title, detail, resolved_at FROM device_findings WHERE device_id = $1`, [LIAR]);
+    expect(findings).toEqual([
+      {
+        kind: "firmware_version_mismatch",
+        severity: "critical",
+        title: `Reported firmware 1.0.1 after installing ${TARGET}`,
+        detail: { rolloutId: id, rollout: "rollout mismatch", target: TARGET, reported: "1.0.1" },
+        resolved_at: null,
+      },
+    ]);
   });
 
   it.concurrent("completes a 300-device rollout in 3 waves: every device on the target, gates and completion audited", { timeout: 90_000 }, async ({ expect }) => {
