@@ -3,7 +3,7 @@ import { getPool } from "@/server/db/client.ts";
 import { AppError } from "@/server/errors.ts";
 import { describeGate, waveHealth } from "./gate-rules.ts";
 import { waveSnapshots } from "./reconcile.ts";
-import { settingsSchema } from "./schema.ts";
+import { settingsSchema, strategySchema, targetingSchema, type RolloutStateName } from "./schema.ts";
 import { gateSettingsOf } from "./settings.ts";
 
 export type RolloutListInput = { page: number; pageSize: number; state?: string };
@@ -30,7 +30,7 @@ export async function listRollouts(input: RolloutListInput) {
     items: rows.map((r) => ({
       id: r.id as string,
       name: r.name as string,
-      state: r.state as string,
+      state: r.state as RolloutStateName,
       pausedReason: r.paused_reason as string | null,
       currentWave: r.current_wave as number,
       waveCount: r.wave_count as number,
@@ -76,7 +76,7 @@ export async function getRollout(id: string) {
   return {
     id: r.id as string,
     name: r.name as string,
-    state: r.state as string,
+    state: r.state as RolloutStateName,
     pausedReason: r.paused_reason as string | null,
     /** A person's label, or "rollout controller" for an automatic pause. */
     pausedBy: r.paused_by as string | null,
@@ -92,8 +92,9 @@ export async function getRollout(id: string) {
     startedAt: r.started_at as Date | null,
     finishedAt: r.finished_at as Date | null,
     firmware: { id: r.firmware_id as string, version: r.version as string, deviceType: r.device_type as string, sha256: r.sha256 as string, size: r.size as number },
-    targeting: r.targeting as Record<string, unknown>,
-    strategy: r.strategy as Record<string, unknown>,
+    seed: r.seed as string,
+    targeting: targetingSchema.parse(r.targeting ?? {}),
+    strategy: strategySchema.parse(r.strategy),
     settings,
     gateText,
     skipped: skips.map((s) => ({ reason: s.reason, count: s.n })),

@@ -13,7 +13,7 @@ import { applyDesiredChanges } from "@/server/shadow/desired-mutations.ts";
 import { ROLLOUT_CHANNEL } from "./controller.ts";
 import { CONTROLLER } from "./reconcile.ts";
 import { planFor, type FullPlan } from "./plan-data.ts";
-import type { LaunchInput } from "./schema.ts";
+import type { LaunchInput, RolloutStateName } from "./schema.ts";
 import { lockRollout, type RolloutRow } from "./settings.ts";
 
 type Tx = pg.PoolClient;
@@ -64,7 +64,7 @@ async function insertPlan(tx: Tx, id: string, plan: FullPlan, startNow: boolean)
 }
 
 /** Plans and creates a rollout; it starts at once unless it needs an approval. */
-export async function launchRollout(input: LaunchInput, actor: Actor): Promise<{ id: string; state: string }> {
+export async function launchRollout(input: LaunchInput, actor: Actor): Promise<{ id: string; state: RolloutStateName }> {
   const result = await inTransaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [LAUNCH_LOCK]);
     const plan = await planFor(tx, input, input.requireApproval);
@@ -73,7 +73,7 @@ export async function launchRollout(input: LaunchInput, actor: Actor): Promise<{
       throw new AppError("INVALID", `Nothing to roll out: ${why}.`, { targeting: [why] });
     }
     const id = randomUUID();
-    const state = plan.requiresApproval ? "awaiting_approval" : "running";
+    const state: RolloutStateName = plan.requiresApproval ? "awaiting_approval" : "running";
     await tx.query(
       `INSERT INTO rollouts (id, name, firmware_id, state, targeting, strategy, settings, seed, device_count, requires_approval,
                              created_by_id, created_by_label, started_at, updated_at)
@@ -102,9 +102,9 @@ export async function launchRollout(input: LaunchInput, actor: Actor): Promise<{
   return result;
 }
 
-type Action = (tx: Tx, rollout: RolloutRow & { createdById: string | null }) => Promise<{ action: string; reason?: string; data?: Record<string, unknown>; state: string }>;
+type Action = (tx: Tx, rollout: RolloutRow & { createdById: string | null }) => Promise<{ action: string; reason?: string; data?: Record<string, unknown>; state: RolloutStateName }>;
 
-async function act(id: string, actor: Actor, run: Action): Promise<{ id: string; state: string }> {
+async function act(id: string, actor: Actor, run: Action): Promise<{ id: string; state: RolloutStateName }> {
   const state = await inTransaction(async (tx) => {
     const rollout = await lockRollout(tx, id);
     if (!rollout) throw new AppError("NOT_FOUND", "No such rollout.");
@@ -202,7 +202,7 @@ export function advanceWave(id: string, actor: Actor, reason?: string) {
     await tx.query(`UPDATE rollout_waves SET state = 'passed', gate_passed_at = now() WHERE rollout_id = $1 AND index = $2`, [id, r.currentWave]);
     await tx.query(`UPDATE rollout_waves SET state = 'running', started_at = now() WHERE rollout_id = $1 AND index = $2`, [id, to]);
     await tx.query(`UPDATE rollouts SET current_wave = $2, updated_at = now() WHERE id = $1`, [id, to]);
-    return { action: "rollout.advance", reason, data: { from: r.currentWave, to, gateAtAdvance: rows[0]?.gate_text ?? null }, state: r.state };
+    return { action: "rollout.advance", reason, data: { from: r.currentWave, to, gateAtAdvance: rows[0]?.gate_text ?? null }, state: r.state as RolloutStateName };
   });
 }
 
@@ -216,7 +216,7 @@ export function retryFailed(id: string, actor: Actor) {
       [id],
     );
     if (!rowCount) throw new AppError("PRECONDITION_FAILED", "No failed or timed-out device to retry.");
-    const state = r.state === "completed" ? "running" : r.state;
+    const state = (r.state === "completed" ? "running" : r.state) as RolloutStateName;
     if (r.state === "completed") {
       await tx.query(`UPDATE rollouts SET state = 'running', finished_at = NULL, updated_at = now() WHERE id = $1`, [id]);
       await tx.query(`UPDATE rollout_waves SET state = 'passed' WHERE rollout_id = $1 AND state = 'completed'`, [id]);

@@ -88,3 +88,107 @@ export type LaunchInput = z.infer<typeof launchInputSchema>;
 
 export const rolloutIdSchema = z.object({ id: z.string().uuid() });
 export const reasonSchema = z.string().trim().max(500).optional();
+
+// Outputs: what reaches the browser, and nothing else.
+export const ROLLOUT_STATES = ["awaiting_approval", "running", "paused", "completed", "aborted"] as const;
+export type RolloutStateName = (typeof ROLLOUT_STATES)[number];
+export const WAVE_STATES = ["pending", "running", "passed", "completed", "aborted"] as const;
+
+const waveCountsOutput = {
+  size: z.number().int(),
+  pending: z.number().int(),
+  inProgress: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  timedOut: z.number().int(),
+  offline: z.number().int(),
+};
+
+export const rolloutListOutput = z.object({
+  total: z.number().int(),
+  items: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      state: z.enum(ROLLOUT_STATES),
+      pausedReason: z.string().nullable(),
+      currentWave: z.number().int(),
+      waveCount: z.number().int(),
+      deviceCount: z.number().int(),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+      firmwareVersion: z.string(),
+      deviceType: z.string(),
+      requiresApproval: z.boolean(),
+      createdBy: z.string(),
+      createdAt: z.date(),
+      startedAt: z.date().nullable(),
+      finishedAt: z.date().nullable(),
+    }),
+  ),
+});
+
+export const rolloutDetailOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  state: z.enum(ROLLOUT_STATES),
+  pausedReason: z.string().nullable(),
+  pausedBy: z.string().nullable(),
+  guardSince: z.date().nullable(),
+  currentWave: z.number().int(),
+  deviceCount: z.number().int(),
+  requiresApproval: z.boolean(),
+  createdById: z.string().nullable(),
+  createdBy: z.string(),
+  approvedBy: z.string().nullable(),
+  approvedAt: z.date().nullable(),
+  createdAt: z.date(),
+  startedAt: z.date().nullable(),
+  finishedAt: z.date().nullable(),
+  seed: z.string(),
+  firmware: z.object({ id: z.string(), version: z.string(), deviceType: z.string(), sha256: z.string(), size: z.number().int() }),
+  targeting: targetingSchema,
+  strategy: strategySchema,
+  settings: settingsSchema,
+  gateText: z.string().nullable(),
+  skipped: z.array(z.object({ reason: z.string(), count: z.number().int() })),
+  waves: z.array(
+    z.object({
+      index: z.number().int(),
+      state: z.enum(WAVE_STATES),
+      ...waveCountsOutput,
+      finished: z.number().int(),
+      successRate: z.number(),
+      failureRate: z.number(),
+      ciLower: z.number(),
+      ciUpper: z.number(),
+      startedAt: z.date().nullable(),
+      gatePassedAt: z.date().nullable(),
+    }),
+  ),
+});
+
+export const executionListOutput = z.object({
+  total: z.number().int(),
+  items: z.array(
+    z.object({
+      deviceId: z.string(),
+      wave: z.number().int(),
+      state: z.string(),
+      attempts: z.number().int(),
+      errorCode: z.string().nullable(),
+      lastStatus: z.string().nullable(),
+      reportedVersion: z.string().nullable(),
+      region: z.string(),
+      hardwareVersion: z.string(),
+      online: z.boolean(),
+      lastSeenAt: z.date().nullable(),
+      notifiedAt: z.date().nullable(),
+      retryAt: z.date().nullable(),
+      deadlineAt: z.date().nullable(),
+      updatedAt: z.date(),
+    }),
+  ),
+});
+
+export const actionOutput = z.object({ id: z.string(), state: z.enum(ROLLOUT_STATES) });
