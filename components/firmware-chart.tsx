@@ -10,7 +10,7 @@ export function FirmwareChart({ data }: { data: Array<{ value: string; count: nu
           <CartesianGrid strokeDasharray="3 3" vertical={false} stroke="#e2e8f0" />
           <XAxis dataKey="value" tick={{ fontSize: 11 }} interval={0} />
           <YAxis tick={{ fontSize: 11 }} allowDecimals={false} />
-          <Tooltip formatter={(v) => [Number(v).toLocaleString(), "devices"]} />
+          <Tooltip formatter={(v) => [Number(v).toLocaleString("en-US"), "devices"]} />
           <Bar dataKey="count" fill="#0284c7" isAnimationActive={false} />
         </BarChart>
       </ResponsiveContainer>

@@ -18,7 +18,7 @@ export function Pagination({
   return (
     <nav aria-label="Pagination" className="flex items-center justify-between gap-2 text-xs text-slate-600">
       <span>
-        {first.toLocaleString()}–{last.toLocaleString()} of {total.toLocaleString()} {label}
+        {first.toLocaleString("en-US")}–{last.toLocaleString("en-US")} of {total.toLocaleString("en-US")} {label}
       </span>
       <span className="flex items-center gap-1">
         <button type="button" className={button} onClick={() => onPage(1)} disabled={page <= 1} aria-label="First page">
@@ -28,7 +28,7 @@ export function Pagination({
           ‹ Prev
         </button>
         <span className="px-1">
-          Page {page} of {pages.toLocaleString()}
+          Page {page} of {pages.toLocaleString("en-US")}
         </span>
         <button type="button" className={button} onClick={() => onPage(page + 1)} disabled={page >= pages} aria-label="Next page">
           Next ›

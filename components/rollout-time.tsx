@@ -1,14 +1,14 @@
-/** The same text on the server and in the browser, whatever their time zones. */
-export function formatUtc(date: Date): string {
-  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+/** The same text on the server and in the browser, whatever their time zones and locales. */
+export function formatUtc(date: Date, { seconds = false }: { seconds?: boolean } = {}): string {
+  return `${date.toISOString().slice(0, seconds ? 19 : 16).replace("T", " ")} UTC`;
 }
 
 /** A point in time, in UTC; "—" when it has not happened. */
-export function Timestamp({ date, empty = "—" }: { date: Date | null | undefined; empty?: string }) {
+export function Timestamp({ date, empty = "—", seconds = false }: { date: Date | null | undefined; empty?: string; seconds?: boolean }) {
   if (!date) return <span className="text-slate-400">{empty}</span>;
   return (
     <time dateTime={date.toISOString()} className="whitespace-nowrap tabular-nums">
-      {formatUtc(date)}
+      {formatUtc(date, { seconds })}
     </time>
   );
 }

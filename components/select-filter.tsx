@@ -25,7 +25,7 @@ export function SelectFilter({
         {options.map((o) => (
           <option key={o.value} value={o.value}>
             {o.value}
-            {o.count !== undefined ? ` (${o.count.toLocaleString()})` : ""}
+            {o.count !== undefined ? ` (${o.count.toLocaleString("en-US")})` : ""}
           </option>
         ))}
       </select>

@@ -35,6 +35,8 @@ export function WaveCard({ wave, current, successGate }: { wave: WaveSummary; cu
   const titleId = `wave-${wave.index}-title`;
   const failures = wave.failed + wave.timedOut;
   const cancelled = cancelledOf(wave);
+  // Before a wave starts, its devices have not been asked anything: silence is expected, not a warning.
+  const started = wave.startedAt !== null;
   return (
     <section aria-labelledby={titleId} className={`rounded border bg-white px-3 py-2 ${current ? "border-sky-300 ring-1 ring-sky-100" : "border-slate-200"}`}>
       <div className="flex flex-wrap items-center gap-2">
@@ -66,7 +68,7 @@ export function WaveCard({ wave, current, successGate }: { wave: WaveSummary; cu
         <Count label="Succeeded" value={wave.succeeded} colour="bg-emerald-500" tone="text-emerald-700" />
         <Count label="Failed" value={wave.failed} colour="bg-red-600" tone="text-red-700" />
         <Count label="Timed out" value={wave.timedOut} colour="bg-orange-400" tone="text-orange-700" />
-        <Count label="Potentially offline" value={wave.offline} tone="text-amber-700" />
+        {started ? <Count label="Potentially offline" value={wave.offline} tone="text-amber-700" /> : null}
         {cancelled > 0 ? <Count label="Cancelled" value={cancelled} colour="bg-slate-500" /> : null}
       </dl>
       <p className="mt-1.5 text-xs text-slate-600">
@@ -82,7 +84,8 @@ export function WaveCard({ wave, current, successGate }: { wave: WaveSummary; cu
             </span>
           </>
         )}
-        {wave.offline > 0 ? ` · ${wave.offline.toLocaleString("en-US")} potentially offline excluded from the gate` : ""}
+        {started && wave.offline > 0 ? ` · ${wave.offline.toLocaleString("en-US")} potentially offline excluded from the gate` : ""}
+        {!started && wave.offline > 0 ? <span className="text-slate-500">{` · ${wave.offline.toLocaleString("en-US")} not heard from yet`}</span> : null}
       </p>
     </section>
   );

@@ -197,9 +197,16 @@ test("a rollout that needs approval waits for a second engineer: its creator's a
   await expect(creatorView.state("awaiting approval")).toBeVisible();
   await expect(creatorView.approvalBanner).toContainText("Waiting for approval");
   await expect(creatorView.approveButton).toHaveAccessibleDescription("You created this rollout: another engineer must approve it.");
-  await creatorView.approveButton.click();
-  await expect(creatorView.actionError).toContainText("Not allowed");
-  await expect(creatorView.actionError).toContainText("The engineer who created a rollout cannot approve it: another engineer must.");
+  // Unavailable, yet focusable, so that the reason is read out with it.
+  await expect(creatorView.approveButton).toBeDisabled();
+  await creatorView.approveButton.focus();
+  await expect(creatorView.approveButton).toBeFocused();
+  // The server refuses the creator too, whatever a page offers.
+  const refused = await page.request.post("/api/trpc/rollouts.approve", { data: { json: { id: rolloutId } } });
+  expect(refused.status()).toBe(403);
+  const refusal = (await refused.json()) as { error: { json: { message: string; data: { code: string } } } };
+  expect(refusal.error.json.data.code).toBe("FORBIDDEN");
+  expect(refusal.error.json.message).toBe("The engineer who created a rollout cannot approve it: another engineer must.");
   await expect(creatorView.state("awaiting approval")).toBeVisible();
   // The server kept it waiting, not just this page.
   await creatorView.goto(rolloutId);

@@ -4,7 +4,7 @@
 import { describeGate, evaluateFailureGuard, evaluateWaveGate, type GateSettings, type WaveCounts } from "./gate-rules.ts";
 
 /** `guard`: the counts the failure guard judges — only devices finished since a resume from an automatic pause. */
-export type WaveSnapshot = { index: number; state: "pending" | "running" | "passed" | "completed" | "aborted"; counts: WaveCounts; guard?: WaveCounts };
+export type WaveSnapshot = { index: number; state: "pending" | "running" | "passed" | "completed" | "aborted"; counts: WaveCounts; guard?: WaveCounts; retrying?: number };
 
 export type RolloutVerdict =
   | { kind: "pause"; wave: number; reason: string; counts: WaveCounts }

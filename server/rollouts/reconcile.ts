@@ -145,10 +145,14 @@ async function followDevices(db: Db, rollout: RolloutRow, nowSec: number): Promi
 
 type CountRow = {
   wave_index: number; wave_state: WaveSnapshot["state"]; size: number; pending: number; in_progress: number; succeeded: number; failed: number; timed_out: number; offline: number;
-  g_succeeded: number; g_failed: number; g_timed_out: number;
+  retrying: number; g_succeeded: number; g_failed: number; g_timed_out: number; g_retrying: number;
 };
 
-/** Counts per wave; with `guardSince` (unix s) also the counts the failure guard judges: devices finished since then. */
+/**
+ * Counts per wave, and the counts the failure guard judges: failures include
+ * devices waiting to retry after a failed attempt; with `guardSince` (unix s)
+ * only devices that finished (or failed an attempt) since then.
+ */
 export async function waveSnapshots(db: Db, rolloutId: string, nowSec: number, guardSince: number | null = null): Promise<WaveSnapshot[]> {
   const { rows } = await db.query<CountRow>(
     `SELECT w.index AS wave_index, w.state::text AS wave_state, w.size,
@@ -161,7 +165,9 @@ export async function waveSnapshots(db: Db, rolloutId: string, nowSec: number, g
                               AND (s.last_seen_at IS NULL OR s.last_seen_at < to_timestamp($2) - make_interval(secs => $3)))::int AS offline,
             count(*) FILTER (WHERE e.state = 'succeeded' AND e.finished_at >= to_timestamp($4))::int AS g_succeeded,
             count(*) FILTER (WHERE e.state = 'failed' AND e.finished_at >= to_timestamp($4))::int AS g_failed,
-            count(*) FILTER (WHERE e.state = 'timed_out' AND e.finished_at >= to_timestamp($4))::int AS g_timed_out
+            count(*) FILTER (WHERE e.state = 'timed_out' AND e.finished_at >= to_timestamp($4))::int AS g_timed_out,
+            count(*) FILTER (WHERE e.state = 'retry_wait')::int AS retrying,
+            count(*) FILTER (WHERE e.state = 'retry_wait' AND e.updated_at >= to_timestamp($4))::int AS g_retrying
        FROM rollout_waves w
        LEFT JOIN rollout_executions e ON e.rollout_id = w.rollout_id AND e.wave_index = w.index
        LEFT JOIN device_shadows s ON s.device_id = e.device_id
@@ -171,12 +177,17 @@ export async function waveSnapshots(db: Db, rolloutId: string, nowSec: number, g
   );
   return rows.map((r) => {
     const counts = { size: r.size, pending: r.pending, inProgress: r.in_progress, succeeded: r.succeeded, failed: r.failed, timedOut: r.timed_out, offline: r.offline };
-    return {
-      index: r.wave_index,
-      state: r.wave_state,
-      counts,
-      ...(guardSince === null ? {} : { guard: { ...counts, succeeded: r.g_succeeded, failed: r.g_failed, timedOut: r.g_timed_out } }),
+    // The guard counts a device whose last attempt failed as a failure while it waits to retry:
+    // a firmware that fails 40% of installs must not hide behind its retries.
+    const since = guardSince !== null;
+    const guard = {
+      ...counts,
+      inProgress: counts.inProgress - r.retrying,
+      succeeded: since ? r.g_succeeded : r.succeeded,
+      failed: (since ? r.g_failed : r.failed) + (since ? r.g_retrying : r.retrying),
+      timedOut: since ? r.g_timed_out : r.timed_out,
     };
+    return { index: r.wave_index, state: r.wave_state, counts, guard, retrying: r.retrying };
   });
 }
 

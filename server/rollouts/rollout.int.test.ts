@@ -271,10 +271,13 @@ describe("rollout controller, end to end", () => {
     expect(pause.data.counts.failed).toBeGreaterThanOrEqual(3);
 
     const rows = await executionRows(pool, id);
-    const failed = rows.filter((e) => e.state === "failed");
-    expect(failed.length).toBe(pause.data.counts.failed);
-    // Retried once (maxRetries 1) before failing for good, with the device's own error code.
-    for (const e of failed) expect(e).toMatchObject({ wave: 0, attempts: 2, errorCode: expect.stringMatching(/^E_(DOWNLOAD|CHECKSUM|INSTALL)$/) });
+    // The guard counts a failed attempt at once, also while the device waits for its retry
+    // (maxRetries 1): a firmware that fails must not hide behind its retries.
+    const failing = rows.filter((e) => e.state === "failed" || e.state === "retry_wait");
+    expect(failing.length).toBe(pause.data.counts.failed);
+    for (const e of failing) {
+      expect(e).toMatchObject({ wave: 0, attempts: e.state === "failed" ? 2 : 1, errorCode: expect.stringMatching(/^E_(DOWNLOAD|CHECKSUM|INSTALL)$/) });
+    }
     const later = rows.filter((e) => e.wave > 0);
     expect(later).toHaveLength(40);
     expect(later.filter((e) => e.state !== "pending" || e.attempts !== 0 || e.notifiedAt !== null)).toEqual([]);
@@ -295,7 +298,8 @@ describe("rollout controller, end to end", () => {
     if (repause) {
       const { rows: since } = await pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM rollout_executions e JOIN rollouts r ON r.id = e.rollout_id
-          WHERE e.rollout_id = $1 AND e.state IN ('failed', 'timed_out') AND e.finished_at >= r.guard_since`,
+          WHERE e.rollout_id = $1 AND ((e.state IN ('failed', 'timed_out') AND e.finished_at >= r.guard_since)
+                                     OR (e.state = 'retry_wait' AND e.updated_at >= r.guard_since))`,
         [id],
       );
       expect(repause.data.counts.failed + repause.data.counts.timedOut).toBeLessThanOrEqual(since[0]!.n);

@@ -62,9 +62,9 @@ export function ImportPanel() {
       {result ? (
         <div className="mt-3 flex flex-col gap-2" role="status" aria-label="Import result">
           <p className="text-sm">
-            <strong>{result.created.toLocaleString()}</strong> created, <strong>{result.updated.toLocaleString()}</strong> updated,{" "}
-            <strong>{result.unchanged.toLocaleString()}</strong> unchanged,{" "}
-            <strong className={result.errors.length ? "text-red-700" : ""}>{result.errors.length.toLocaleString()}</strong> rejected.
+            <strong>{result.created.toLocaleString("en-US")}</strong> created, <strong>{result.updated.toLocaleString("en-US")}</strong> updated,{" "}
+            <strong>{result.unchanged.toLocaleString("en-US")}</strong> unchanged,{" "}
+            <strong className={result.errors.length ? "text-red-700" : ""}>{result.errors.length.toLocaleString("en-US")}</strong> rejected.
           </p>
           {result.errors.length > 0 ? (
             <table className="w-full max-w-3xl text-left text-xs" aria-label="Rejected rows">

@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "@/app/_trpc/client.tsx";
 import { Badge } from "@/components/badge.tsx";
+import { Timestamp } from "@/components/rollout-time.tsx";
 import { ErrorState } from "@/components/states.tsx";
 import { ROLES, ROLE_LABELS, type Role } from "@/server/auth/permissions.ts";
 
@@ -122,7 +123,7 @@ export function UsersPanel({ currentUserId }: { currentUserId: string }) {
                   </select>
                 </td>
                 <td>{u.disabled ? <Badge tone="bad">Disabled</Badge> : <Badge tone="good">Active</Badge>}</td>
-                <td className="text-xs text-slate-600">{u.lastLoginAt ? u.lastLoginAt.toLocaleString() : "never"}</td>
+                <td className="text-xs text-slate-600"><Timestamp date={u.lastLoginAt} empty="never" /></td>
                 <td className="space-x-2 text-right">
                   <button type="button" className="text-xs text-sky-700 hover:underline" onClick={() => revoke.mutate({ userId: u.id })} aria-label={`Sign out ${u.email} everywhere`}>
                     Sign out everywhere

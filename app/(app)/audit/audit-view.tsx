@@ -4,6 +4,7 @@ import { useState } from "react";
 import { useTRPC } from "@/app/_trpc/client.tsx";
 import { Badge } from "@/components/badge.tsx";
 import { Pagination } from "@/components/pagination.tsx";
+import { Timestamp } from "@/components/rollout-time.tsx";
 import { EmptyState, ErrorState } from "@/components/states.tsx";
 
 export function AuditView() {
@@ -24,7 +25,7 @@ export function AuditView() {
             verify.data.brokenAtId ? (
               <Badge tone="bad">Chain broken at event #{verify.data.brokenAtId}</Badge>
             ) : (
-              <Badge tone="good">Chain intact · {verify.data.checked.toLocaleString()} events</Badge>
+              <Badge tone="good">Chain intact · {verify.data.checked.toLocaleString("en-US")} events</Badge>
             )
           ) : null}
           <button type="button" onClick={() => void verify.refetch()} disabled={verify.isFetching} className="rounded border border-slate-300 bg-white px-2 py-1 font-medium hover:bg-slate-50">
@@ -61,7 +62,7 @@ export function AuditView() {
             <tbody className="divide-y divide-slate-100">
               {(events.data?.items ?? []).map((e) => (
                 <tr key={e.id}>
-                  <td className="whitespace-nowrap px-3 py-1.5 text-xs text-slate-600" title={e.at.toISOString()}>{e.at.toLocaleString()}</td>
+                  <td className="whitespace-nowrap px-3 py-1.5 text-xs text-slate-600"><Timestamp date={e.at} seconds /></td>
                   <td className="px-3 py-1.5"><Badge>{e.actorType}</Badge> {e.actorLabel}</td>
                   <td className="px-3 py-1.5 font-mono text-xs">{e.action}</td>
                   <td className="px-3 py-1.5 text-xs">{e.targetType ? `${e.targetType} ${e.targetId ?? ""}` : "—"}</td>

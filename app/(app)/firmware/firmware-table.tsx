@@ -1,4 +1,6 @@
 import { Badge } from "@/components/badge.tsx";
+import { CopyButton } from "@/components/copy-button.tsx";
+import { formatUtc } from "@/components/rollout-time.tsx";
 import { EmptyState, LoadingRows } from "@/components/states.tsx";
 import type { Firmware } from "@/server/firmware/schema.ts";
 
@@ -8,11 +10,6 @@ function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
-
-/** The same text on the server and in the browser, whatever their time zones. */
-function formatDate(date: Date): string {
-  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
 export function FirmwareTable({ rows, loading, filtered }: { rows: Firmware[] | undefined; loading: boolean; filtered: boolean }) {
@@ -57,9 +54,16 @@ export function FirmwareTable({ rows, loading, filtered }: { rows: Firmware[] | 
                   {formatSize(f.size)}
                 </td>
                 <td className="px-3 py-1.5 font-mono text-xs text-slate-600">
-                  <abbr title={f.sha256} className="no-underline">
-                    {f.sha256.slice(0, 12)}…
-                  </abbr>
+                  {/* The start of the hash; the whole of it one click (or key, or tap) away, to read, select or copy. */}
+                  <div className="flex items-start gap-1.5">
+                    <details className="min-w-0">
+                      <summary title={f.sha256} className="cursor-pointer whitespace-nowrap">
+                        {f.sha256.slice(0, 12)}…
+                      </summary>
+                      <p className="mt-1 w-[16ch] select-all break-all text-slate-800">{f.sha256}</p>
+                    </details>
+                    <CopyButton text={f.sha256} label={`Copy SHA-256 of ${f.version}`} />
+                  </div>
                 </td>
                 <td className="px-3 py-1.5">
                   {f.signatureKeyId ? (
@@ -72,7 +76,7 @@ export function FirmwareTable({ rows, loading, filtered }: { rows: Firmware[] | 
                 </td>
                 <td className="px-3 py-1.5 text-xs text-slate-600">{f.uploadedBy}</td>
                 <td className="whitespace-nowrap px-3 py-1.5 text-xs text-slate-600" title={f.createdAt.toISOString()}>
-                  {formatDate(f.createdAt)}
+                  {formatUtc(f.createdAt)}
                 </td>
               </tr>
             ))

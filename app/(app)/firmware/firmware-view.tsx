@@ -68,7 +68,7 @@ export function FirmwareView({ upload }: { upload: { maxMb: number; requireSigna
       ) : (
         <FirmwareTable rows={list.data?.items} loading={list.isPending} filtered={Boolean(input.deviceType)} />
       )}
-      {list.data ? <Pagination page={list.data.page} pageSize={list.data.pageSize} total={list.data.total} onPage={(page) => update({ page })} label="images" /> : null}
+      {list.data && list.data.total > 0 ? <Pagination page={list.data.page} pageSize={list.data.pageSize} total={list.data.total} onPage={(page) => update({ page })} label="images" /> : null}
     </div>
   );
 }

@@ -1,9 +1,9 @@
 import Link from "next/link";
 import { Badge, OnlineBadge } from "@/components/badge.tsx";
+import { TimeAgo, useNow } from "@/components/relative-time.tsx";
 import { EmptyState, LoadingRows } from "@/components/states.tsx";
 import type { DeviceListInput, DeviceRow } from "@/server/devices/schema.ts";
 import { isPotentiallyOffline } from "@/server/shadow/presence-rules.ts";
-
 
 type Sort = DeviceListInput["sort"];
 
@@ -18,15 +18,6 @@ const COLUMNS: Array<{ key: Sort | null; label: string }> = [
   { key: "lastSeenAt", label: "Last seen" },
 ];
 
-function relative(date: Date | null): string {
-  if (!date) return "never";
-  const sec = Math.round((Date.now() - date.getTime()) / 1000);
-  if (sec < 60) return `${Math.max(sec, 0)} s ago`;
-  if (sec < 3600) return `${Math.round(sec / 60)} min ago`;
-  if (sec < 86400) return `${Math.round(sec / 3600)} h ago`;
-  return date.toISOString().slice(0, 10);
-}
-
 export function DeviceTable({
   rows,
   loading,
@@ -40,6 +31,8 @@ export function DeviceTable({
   direction: "asc" | "desc";
   onSort: (sort: Sort) => void;
 }) {
+  // Relative times and silence depend on the browser's clock: both wait for it, so the server's HTML hydrates as is.
+  const now = useNow();
   if (!loading && rows?.length === 0) return <EmptyState title="No devices match">Change the filters, or import a factory manifest on the Admin page.</EmptyState>;
   return (
     <div className="overflow-x-auto rounded border border-slate-200 bg-white">
@@ -85,13 +78,13 @@ export function DeviceTable({
                 <td className="px-3 py-1.5">
                   <span className="flex gap-1">
                     {d.revoked ? <Badge tone="bad">Revoked</Badge> : <OnlineBadge online={d.online} />}
-                    {!d.revoked && isPotentiallyOffline(d.online, d.lastSeenAt) ? (
+                    {!d.revoked && now !== null && isPotentiallyOffline(d.online, d.lastSeenAt, now) ? (
                       <Badge tone="warn" title="Online, but no message for over 10 minutes">⚠ Silent</Badge>
                     ) : null}
                   </span>
                 </td>
-                <td className="px-3 py-1.5 text-xs text-slate-600" title={d.lastSeenAt?.toISOString()}>
-                  {relative(d.lastSeenAt)}
+                <td className="px-3 py-1.5 text-xs text-slate-600">
+                  <TimeAgo date={d.lastSeenAt} now={now} />
                 </td>
               </tr>
             ))

@@ -15,7 +15,7 @@ function Stat({ label, value, tone }: { label: string; value: number | undefined
   return (
     <div className="rounded border border-slate-200 bg-white px-3 py-2">
       <dt className="text-xs text-slate-500">{label}</dt>
-      <dd className={`text-lg font-semibold tabular-nums ${tone ?? ""}`}>{value === undefined ? "—" : value.toLocaleString()}</dd>
+      <dd className={`text-lg font-semibold tabular-nums ${tone ?? ""}`}>{value === undefined ? "—" : value.toLocaleString("en-US")}</dd>
     </div>
   );
 }
@@ -78,7 +78,7 @@ export function FleetView() {
                   <button type="button" className="font-mono text-sky-700 hover:underline" onClick={() => update({ firmwareVersion: f.value })} aria-label={`Filter firmware ${f.value}`}>
                     {f.value}
                   </button>
-                  <span className="tabular-nums text-slate-600">{f.count.toLocaleString()}</span>
+                  <span className="tabular-nums text-slate-600">{f.count.toLocaleString("en-US")}</span>
                 </li>
               ))}
             </ul>

@@ -6,6 +6,7 @@ import { useTRPC } from "@/app/_trpc/client.tsx";
 import { useLiveRoom } from "@/app/_live/live-provider.tsx";
 import { Badge, OnlineBadge } from "@/components/badge.tsx";
 import { JsonBlock } from "@/components/json-block.tsx";
+import { Timestamp } from "@/components/rollout-time.tsx";
 import { ErrorState } from "@/components/states.tsx";
 import { EventTimeline } from "./event-timeline.tsx";
 
@@ -62,8 +63,12 @@ export function DeviceView({ deviceId }: { deviceId: string }) {
             <Fact label="Clock skew">
               {skew === null ? "—" : <span className={Math.abs(skew) > MAX_SKEW_SEC ? "text-amber-700" : ""}>{skew > 0 ? "+" : ""}{skew.toFixed(1)} s{Math.abs(skew) > MAX_SKEW_SEC ? " ⚠" : ""}</span>}
             </Fact>
-            <Fact label="Last seen">{data.presence.lastSeenAt ? data.presence.lastSeenAt.toLocaleString() : "never"}</Fact>
-            <Fact label="Device clock">{data.presence.deviceClockAt ? data.presence.deviceClockAt.toLocaleString() : "—"}</Fact>
+            <Fact label="Last seen">
+              <Timestamp date={data.presence.lastSeenAt} empty="never" seconds />
+            </Fact>
+            <Fact label="Device clock">
+              <Timestamp date={data.presence.deviceClockAt} seconds />
+            </Fact>
           </dl>
 
           <section aria-labelledby="findings-title">
@@ -77,7 +82,7 @@ export function DeviceView({ deviceId }: { deviceId: string }) {
                     <Badge tone={f.severity === "warning" ? "warn" : f.severity === "critical" ? "bad" : "info"}>{f.severity}</Badge>
                     <span>{f.title}</span>
                     <span className="font-mono text-xs text-slate-500">{JSON.stringify(f.detail)}</span>
-                    <span className="text-xs text-slate-500">×{f.count} · last {f.lastSeenAt.toLocaleTimeString()}</span>
+                    <span className="text-xs text-slate-500">×{f.count} · last <Timestamp date={f.lastSeenAt} seconds /></span>
                   </li>
                 ))}
               </ul>

@@ -28,7 +28,7 @@ export function EventTimeline({ deviceId, outcome }: { deviceId: string; outcome
         <table className="w-full text-left text-xs" aria-label="Device events">
           <thead className="border-b border-slate-200 bg-slate-50 text-slate-600">
             <tr>
-              <th scope="col" className="px-3 py-1.5">Server time</th>
+              <th scope="col" className="px-3 py-1.5">Server time (UTC)</th>
               <th scope="col" className="px-3 py-1.5">Message</th>
               <th scope="col" className="px-3 py-1.5">Outcome</th>
               <th scope="col" className="px-3 py-1.5">Seq</th>
@@ -41,7 +41,7 @@ export function EventTimeline({ deviceId, outcome }: { deviceId: string; outcome
             {items.map((e, i) => (
               <tr key={`${e.serverTime.getTime()}-${i}`}>
                 <td className="whitespace-nowrap px-3 py-1 text-slate-600" title={e.deviceTime ? `device time ${e.deviceTime.toISOString()}` : undefined}>
-                  {e.serverTime.toLocaleTimeString()}.{String(e.serverTime.getMilliseconds()).padStart(3, "0")}
+                  <time dateTime={e.serverTime.toISOString()}>{e.serverTime.toISOString().slice(11, 23)}</time>
                 </td>
                 <td className="px-3 py-1 font-mono">{e.kind}</td>
                 <td className="px-3 py-1"><EventOutcomeBadge outcome={e.outcome} code={e.code} /></td>

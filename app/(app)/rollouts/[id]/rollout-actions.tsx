@@ -1,6 +1,6 @@
 "use client";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useId, useState } from "react";
 import { useTRPC } from "@/app/_trpc/client.tsx";
 import { RolloutConfirmDialog } from "@/components/rollout-confirm-dialog.tsx";
 import { ErrorState } from "@/components/states.tsx";
@@ -19,6 +19,7 @@ const ERROR_TITLES: Record<string, string> = {
 
 const button = "rounded border border-slate-300 bg-white px-2.5 py-1 text-sm font-medium hover:bg-slate-50 disabled:cursor-not-allowed disabled:opacity-50";
 const primary = "rounded bg-sky-700 px-2.5 py-1 text-sm font-medium text-white hover:bg-sky-800 disabled:opacity-60";
+const primaryUnavailable = "cursor-not-allowed rounded bg-sky-700 px-2.5 py-1 text-sm font-medium text-white opacity-50";
 const danger = "rounded border border-red-300 bg-white px-2.5 py-1 text-sm font-medium text-red-800 hover:bg-red-50 disabled:opacity-60";
 const small = "rounded border border-slate-300 bg-white px-2 py-1 text-sm font-normal";
 
@@ -31,7 +32,11 @@ export function RolloutActions({ rollout: r, allowed, currentUserId }: { rollout
   const [revert, setRevert] = useState(false);
   const [notice, setNotice] = useState("");
   const [error, setError] = useState<ActionError | null>(null);
+  const ownHintId = useId();
+  // The server refuses a creator's approval (FORBIDDEN); the page says so before anyone tries.
+  const ownRollout = r.createdById === currentUserId;
 
+  const refreshRollout = () => queryClient.invalidateQueries(trpc.rollouts.get.queryFilter({ id: r.id }));
   const settle = {
     onMutate: () => {
       setError(null);
@@ -41,21 +46,32 @@ export function RolloutActions({ rollout: r, allowed, currentUserId }: { rollout
     onError: (err: ActionError) => {
       setError(err);
       setDialog(null);
+      void refreshRollout();
     },
-    onSettled: () =>
-      Promise.all([
-        queryClient.invalidateQueries(trpc.rollouts.get.queryFilter({ id: r.id })),
-        queryClient.invalidateQueries(trpc.rollouts.devices.pathFilter()),
-        queryClient.invalidateQueries(trpc.rollouts.list.pathFilter()),
-      ]),
+    // Not awaited: the action is done once the rollout itself is fresh.
+    onSettled: () => {
+      void queryClient.invalidateQueries(trpc.rollouts.devices.pathFilter());
+      void queryClient.invalidateQueries(trpc.rollouts.list.pathFilter());
+    },
   };
-  const done = (message: string) => () => {
+  // The notice appears with the state it announces: the rollout is refetched first, and the action stays pending until then.
+  const done = (message: string) => async () => {
+    await refreshRollout();
     setNotice(message);
     setDialog(null);
     setReason("");
     setRevert(false);
   };
-  const pause = useMutation(trpc.rollouts.pause.mutationOptions({ ...settle, onSuccess: () => (setPauseReason(""), setNotice("Rollout paused.")) }));
+  const pause = useMutation(
+    trpc.rollouts.pause.mutationOptions({
+      ...settle,
+      onSuccess: async () => {
+        await refreshRollout();
+        setPauseReason("");
+        setNotice("Rollout paused.");
+      },
+    }),
+  );
   const resume = useMutation(trpc.rollouts.resume.mutationOptions({ ...settle, onSuccess: done("Rollout resumed.") }));
   const approve = useMutation(trpc.rollouts.approve.mutationOptions({ ...settle, onSuccess: done("Rollout approved: the first wave starts now.") }));
   const abort = useMutation(trpc.rollouts.abort.mutationOptions({ ...settle, onSuccess: done("Rollout aborted.") }));
@@ -105,7 +121,17 @@ export function RolloutActions({ rollout: r, allowed, currentUserId }: { rollout
           </button>
         ) : null}
         {show.approve ? (
-          <button type="button" disabled={busy} className={primary} onClick={() => approve.mutate({ id: r.id })} aria-describedby={r.createdById === currentUserId ? "approve-own-hint" : undefined}>
+          // For its creator the button stays focusable (aria-disabled, not disabled) so the reason is read out with it.
+          <button
+            type="button"
+            disabled={busy}
+            aria-disabled={ownRollout ? true : undefined}
+            aria-describedby={ownRollout ? ownHintId : undefined}
+            className={ownRollout ? primaryUnavailable : primary}
+            onClick={() => {
+              if (!ownRollout) approve.mutate({ id: r.id });
+            }}
+          >
             <span aria-hidden>✓ </span>Approve rollout
           </button>
         ) : null}
@@ -126,8 +152,8 @@ export function RolloutActions({ rollout: r, allowed, currentUserId }: { rollout
           </button>
         ) : null}
       </div>
-      {show.approve && r.createdById === currentUserId ? (
-        <p id="approve-own-hint" className="text-xs text-slate-500">
+      {show.approve && ownRollout ? (
+        <p id={ownHintId} className="text-xs text-slate-500">
           You created this rollout: another engineer must approve it.
         </p>
       ) : null}

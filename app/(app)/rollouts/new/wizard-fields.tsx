@@ -95,7 +95,7 @@ export function TextField({
   );
 }
 
-/** Known values as toggles under a comma-separated list input: one click adds or removes a value. */
+/** Known values as toggles under a comma-separated list input: one click adds or removes a value. Counts are devices. */
 export function KnownValues({ label, options, selected, onToggle }: { label: string; options: Array<{ value: string; count?: number }>; selected: string[]; onToggle: (value: string) => void }) {
   if (options.length === 0) return null;
   return (
@@ -107,6 +107,8 @@ export function KnownValues({ label, options, selected, onToggle }: { label: str
             key={o.value}
             type="button"
             aria-pressed={on}
+            // The name says what the number is: "eu-west (8 devices)", where the text alone reads "eu-west8".
+            aria-label={o.count !== undefined ? `${o.value} (${o.count.toLocaleString("en-US")} ${o.count === 1 ? "device" : "devices"})` : undefined}
             onClick={() => onToggle(o.value)}
             className={`rounded border px-1.5 py-0.5 text-[11px] font-medium ${on ? "border-sky-600 bg-sky-50 text-sky-800" : "border-slate-300 bg-white text-slate-600 hover:bg-slate-50"}`}
           >

@@ -68,13 +68,25 @@ export function StrategySection({ form, set, errors }: SectionProps) {
   return (
     <FormSection title="Strategy" description="How eligible devices are split into waves. Each wave starts when the one before passes its gate." errors={errors.strategy}>
       <div role="radiogroup" aria-label="Wave strategy" className="flex flex-col gap-1.5">
+        {/* The hint is the option's description, not part of its name. */}
         {STRATEGIES.map((s) => (
-          <label key={s.kind} className="flex items-baseline gap-2 text-sm">
-            <input type="radio" name={name} value={s.kind} checked={form.strategy === s.kind} onChange={() => set("strategy", s.kind)} />
+          <div key={s.kind} className="flex items-baseline gap-2 text-sm">
+            <input
+              type="radio"
+              id={`${name}-${s.kind}`}
+              name={name}
+              value={s.kind}
+              checked={form.strategy === s.kind}
+              onChange={() => set("strategy", s.kind)}
+              aria-describedby={`${name}-${s.kind}-hint`}
+            />
             <span>
-              {s.label} <span className="text-xs text-slate-500">{s.hint}</span>
+              <label htmlFor={`${name}-${s.kind}`}>{s.label}</label>{" "}
+              <span id={`${name}-${s.kind}-hint`} className="text-xs text-slate-500">
+                {s.hint}
+              </span>
             </span>
-          </label>
+          </div>
         ))}
       </div>
       <div className="flex flex-wrap items-start gap-3">
