@@ -7,6 +7,8 @@ export type WaveSummary = WaveCounts & {
   index: number;
   state: string;
   finished: number;
+  /** Of inProgress: waiting to retry after a failed attempt (counted as failures for the gate and guard). */
+  retrying?: number;
   successRate: number;
   failureRate: number;
   ciLower: number;
@@ -33,7 +35,8 @@ function Count({ label, value, colour, tone }: { label: string; value: number; c
 export function WaveCard({ wave, current, successGate }: { wave: WaveSummary; current: boolean; successGate: number }) {
   const n = wave.index + 1;
   const titleId = `wave-${wave.index}-title`;
-  const failures = wave.failed + wave.timedOut;
+  const retrying = wave.retrying ?? 0;
+  const failures = wave.failed + wave.timedOut + retrying;
   const cancelled = cancelledOf(wave);
   // Before a wave starts, its devices have not been asked anything: silence is expected, not a warning.
   const started = wave.startedAt !== null;
@@ -64,7 +67,8 @@ export function WaveCard({ wave, current, successGate }: { wave: WaveSummary; cu
       </div>
       <dl className="mt-2 grid grid-cols-3 gap-x-3 gap-y-1 sm:grid-cols-7">
         <Count label="Pending" value={wave.pending} colour="bg-slate-300" />
-        <Count label="In progress" value={wave.inProgress} colour="bg-sky-400" />
+        <Count label="In progress" value={wave.inProgress - retrying} colour="bg-sky-400" />
+        {retrying > 0 ? <Count label="Retrying" value={retrying} tone="text-amber-700" /> : null}
         <Count label="Succeeded" value={wave.succeeded} colour="bg-emerald-500" tone="text-emerald-700" />
         <Count label="Failed" value={wave.failed} colour="bg-red-600" tone="text-red-700" />
         <Count label="Timed out" value={wave.timedOut} colour="bg-orange-400" tone="text-orange-700" />
@@ -78,7 +82,8 @@ export function WaveCard({ wave, current, successGate }: { wave: WaveSummary; cu
           "no device finished yet"
         ) : (
           <>
-            {failures.toLocaleString("en-US")} failure{failures === 1 ? "" : "s"} of {wave.finished.toLocaleString("en-US")} finished ({pct(wave.failureRate)}), 95% CI{" "}
+            {failures.toLocaleString("en-US")} failure{failures === 1 ? "" : "s"}
+            {retrying > 0 ? ` (${retrying.toLocaleString("en-US")} retrying)` : ""} of {wave.finished.toLocaleString("en-US")} finished ({pct(wave.failureRate)}), 95% CI{" "}
             <span className="tabular-nums">
               {pct(wave.ciLower)}–{pct(wave.ciUpper)}
             </span>

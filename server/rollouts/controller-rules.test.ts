@@ -5,7 +5,7 @@
 // publish budget (a token bucket per rollout) that rate-limits notifications.
 import { describe, expect, it } from "vitest";
 import { PublishBudget } from "./controller.ts";
-import { decideRollout, unfinished, type WaveSnapshot } from "./controller-rules.ts";
+import { decideRollout, unfinished, withFailedAttempts, type WaveSnapshot } from "./controller-rules.ts";
 import { DEFAULT_GATE, type WaveCounts } from "./gate-rules.ts";
 
 function counts(over: Partial<WaveCounts>): WaveCounts {
@@ -81,6 +81,19 @@ describe("decideRollout: after a resume from an automatic pause", () => {
     const waves = threeWaves(0, c);
     waves[0] = { ...waves[0]!, guard: counts({ ...c, succeeded: 0, failed: 0 }) };
     expect(decideRollout(waves, 0, DEFAULT_GATE).kind).toBe("wait");
+  });
+});
+
+describe("decideRollout: devices waiting to retry", () => {
+  it("count as failures for the gate and its text: the wave does not advance while its devices keep failing", () => {
+    const waves = threeWaves(0, { succeeded: 91, inProgress: 9 });
+    waves[0] = { ...waves[0]!, retrying: 9 };
+    const verdict = decideRollout(waves, 0, DEFAULT_GATE);
+    expect(verdict.kind).toBe("wait");
+    expect(verdict.kind === "wait" && verdict.gateText).toContain("9 failures");
+  });
+  it("withFailedAttempts moves them from in progress to failed and leaves the rest", () => {
+    expect(withFailedAttempts({ ...wave(0, "running", { inProgress: 5, failed: 1 }), retrying: 3 })).toEqual(counts({ inProgress: 2, failed: 4 }));
   });
 });
 

@@ -12,6 +12,12 @@ export type RolloutVerdict =
   | { kind: "complete"; reason: string }
   | { kind: "wait"; gateText: string };
 
+/** The counts with devices waiting to retry after a failed attempt counted as failures (what the gate and its text judge). */
+export function withFailedAttempts(w: WaveSnapshot): WaveCounts {
+  const retrying = w.retrying ?? 0;
+  return { ...w.counts, inProgress: w.counts.inProgress - retrying, failed: w.counts.failed + retrying };
+}
+
 /** Devices of a wave not finished yet: pending, notified, in progress or waiting to retry. */
 export const unfinished = (c: WaveCounts) => c.pending + c.inProgress;
 
@@ -35,8 +41,9 @@ export function decideRollout(waves: WaveSnapshot[], current: number, s: GateSet
       gateText: `Last wave: ${open} device${open === 1 ? "" : "s"} still updating${offline > 0 ? `, ${offline} potentially offline` : ""}`,
     };
   }
-  const gate = evaluateWaveGate(cur.counts, s);
-  const gateText = describeGate(current + 1, current, cur.counts, s);
-  if (gate.open) return { kind: "advance", from: current, to: current + 1, reason: gate.reason, gateText, counts: cur.counts };
+  const judged = withFailedAttempts(cur);
+  const gate = evaluateWaveGate(judged, s);
+  const gateText = describeGate(current + 1, current, judged, s);
+  if (gate.open) return { kind: "advance", from: current, to: current + 1, reason: gate.reason, gateText, counts: judged };
   return { kind: "wait", gateText };
 }

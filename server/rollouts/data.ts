@@ -3,6 +3,7 @@ import { getPool } from "@/server/db/client.ts";
 import { AppError } from "@/server/errors.ts";
 import { describeGate, waveHealth } from "./gate-rules.ts";
 import { waveSnapshots } from "./reconcile.ts";
+import { withFailedAttempts } from "./controller-rules.ts";
 import { settingsSchema, strategySchema, targetingSchema, type RolloutStateName } from "./schema.ts";
 import { gateSettingsOf } from "./settings.ts";
 
@@ -71,7 +72,7 @@ export async function getRollout(id: string) {
     r.state === "completed" || r.state === "aborted" || !current
       ? null
       : r.current_wave < last
-        ? describeGate(r.current_wave + 1, r.current_wave, current.counts, gate)
+        ? describeGate(r.current_wave + 1, r.current_wave, withFailedAttempts(current), gate)
         : (waveRows[r.current_wave]?.gate_text ?? null);
   return {
     id: r.id as string,
@@ -99,12 +100,14 @@ export async function getRollout(id: string) {
     gateText,
     skipped: skips.map((s) => ({ reason: s.reason, count: s.n })),
     waves: snapshots.map((w) => {
-      const h = waveHealth(w.counts);
+      const h = waveHealth(withFailedAttempts(w));
       const meta = waveRows.find((m) => m.index === w.index);
       return {
         index: w.index,
         state: w.state,
         ...w.counts,
+        /** Of inProgress: devices waiting to retry after a failed attempt. */
+        retrying: w.retrying ?? 0,
         finished: h.finished,
         successRate: h.successRate,
         failureRate: h.failureRate,

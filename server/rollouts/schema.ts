@@ -157,6 +157,7 @@ export const rolloutDetailOutput = z.object({
       index: z.number().int(),
       state: z.enum(WAVE_STATES),
       ...waveCountsOutput,
+      retrying: z.number().int(),
       finished: z.number().int(),
       successRate: z.number(),
       failureRate: z.number(),
