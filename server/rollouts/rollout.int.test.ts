@@ -15,7 +15,7 @@ import { connectTestDevice, startTestMosquitto, type TestDevice, type TestMosqui
 import { startSimulation, type Simulation } from "@/server/sim/fleet.ts";
 import { startTestWorker, waitUntilIngesting, type TestWorker } from "@/server/worker/test-worker.ts";
 import { getRollout } from "./data.ts";
-import { launchRollout, resumeRollout } from "./mutations.ts";
+import { abortRollout, launchRollout, resumeRollout } from "./mutations.ts";
 import { planFor } from "./plan-data.ts";
 import { launchInputSchema, planInputSchema } from "./schema.ts";
 import {
@@ -34,7 +34,11 @@ const FLEETS = {
   timeout: { type: "rl-timeout", ids: deviceIds("rt", 4) },
   crash: { type: "rl-crash", ids: deviceIds("rk", 150) },
   mismatch: { type: "rl-mismatch", ids: [] as string[] },
+  window: { type: "rl-window", ids: deviceIds("rw", 6) },
+  abort: { type: "rl-abort", ids: [] as string[] },
 };
+/** A device the abort test plays: it takes the notification and does nothing with it. */
+const IDLE = "ra-idle";
 /** A device the test plays: it says "completed" but reports another version. */
 const LIAR = "rm-liar";
 /** Devices the tests play themselves over MQTT: they take the notification and never finish. */
@@ -88,7 +92,7 @@ beforeAll(async () => {
   pool = db.pool(4);
   await registerDevices(["probe"], "probe", FROM);
   for (const [name, fleet] of Object.entries(FLEETS)) {
-    await registerDevices(name === "timeout" ? [...fleet.ids, ...STUCK] : name === "mismatch" ? [LIAR] : fleet.ids, fleet.type, FROM);
+    await registerDevices(name === "timeout" ? [...fleet.ids, ...STUCK] : name === "mismatch" ? [LIAR] : name === "abort" ? [IDLE] : fleet.ids, fleet.type, FROM);
     const fw = await uploadTestFirmware(fleet.type, name === "bad" || name === "retry" ? BAD : TARGET);
     firmware.set(name, { id: fw.id, version: fw.version });
   }
@@ -98,7 +102,7 @@ beforeAll(async () => {
   // "Silent for 10 minutes": said online, then nothing since.
   await pool.query(`UPDATE device_shadows SET online = true, last_seen_at = now() - interval '11 minutes' WHERE device_id = ANY($1::text[])`, [silent]);
   // The devices the tests connect themselves have their own credentials on the device listener.
-  broker = await startTestMosquitto({ devices: ["probe", LIAR, ...STUCK, ...neverConnected, ...silent] });
+  broker = await startTestMosquitto({ devices: ["probe", LIAR, IDLE, ...STUCK, ...neverConnected, ...silent] });
   downloads = await startDownloadServer();
 
   worker = await startWorker();
@@ -212,6 +216,39 @@ describe("rollout controller, end to end", () => {
         resolved_at: null,
       },
     ]);
+  });
+
+  it.concurrent("starts no device outside the maintenance window", { timeout: 30_000 }, async ({ expect }) => {
+    // A one-minute window twelve hours from now: closed for the whole test.
+    const hour = (new Date().getUTCHours() + 12) % 24;
+    const id = await launch("window", { kind: "equal", waves: 2 }, { window: { cron: `0 ${hour} * * *`, durationMin: 1, timeZone: "UTC" } });
+    // The controller has passed over it (the gate text is written by a pass)…
+    await until("a pass", () => waveRows(pool, id), (w) => w[0]?.gateText != null, 10_000, 100);
+    // …and a few more, yet nobody was notified.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const rows = await executionRows(pool, id);
+    expect(byState(rows)).toEqual({ pending: 6 });
+    expect((await deltasOf(pool, FLEETS.window.ids)).size).toBe(0);
+  });
+
+  it.concurrent("aborts with revert: devices notified but not started get the update withdrawn, nothing else starts", { timeout: 30_000 }, async ({ expect }) => {
+    const idle = await connectTestDevice(broker, IDLE);
+    testDevices.push(idle);
+    await idle.publish("status", { online: true });
+    const id = await launch("abort", { kind: "equal", waves: 1 }, {});
+    const delta = await idle.expectMessage((m) => m.suffix === "shadow/delta" && m.body.state?.firmware?.version === TARGET, { timeoutMs: 20_000, what: "shadow/delta" });
+    expect(delta.body.state.firmware.version).toBe(TARGET);
+    await abortRollout(id, TEST_ACTOR, { revert: true, reason: "wrong build" });
+
+    // The withdrawal is a desired change like any other: a version bump and a delta saying firmware is gone.
+    const withdrawn = await idle.expectMessage((m) => m.suffix === "shadow/delta" && m.body.version > delta.body.version, { timeoutMs: 20_000, what: "withdrawal delta" });
+    expect(withdrawn.body.state.firmware ?? null).toBeNull();
+    const { rows } = await pool.query(`SELECT desired FROM device_shadows WHERE device_id = $1`, [IDLE]);
+    expect(rows[0].desired.firmware).toBeUndefined();
+    expect(await executionRows(pool, id)).toMatchObject([{ deviceId: IDLE, state: "cancelled", attempts: 1 }]);
+    expect(await state(id)).toMatchObject({ state: "aborted" });
+    const audit = await auditOf(pool, id);
+    expect(audit.at(-1)).toMatchObject({ action: "rollout.abort", reason: "wrong build", data: { cancelled: 1, reverted: 1 } });
   });
 
   it.concurrent("completes a 300-device rollout in 3 waves: every device on the target, gates and completion audited", { timeout: 90_000 }, async ({ expect }) => {
