@@ -153,27 +153,38 @@ type CountRow = {
  * devices waiting to retry after a failed attempt; with `guardSince` (unix s)
  * only devices that finished (or failed an attempt) since then.
  */
-export async function waveSnapshots(db: Db, rolloutId: string, nowSec: number, guardSince: number | null = null): Promise<WaveSnapshot[]> {
+export async function waveSnapshots(
+  db: Db,
+  rolloutId: string,
+  nowSec: number,
+  guardSince: number | null = null,
+  options: { offlineUpToWave?: number } = {},
+): Promise<WaveSnapshot[]> {
+  // States are counted from the executions alone (an index scan); only unfinished devices are joined
+  // with their shadows for "potentially offline" — and the controller asks that only for started waves.
   const { rows } = await db.query<CountRow>(
     `SELECT w.index AS wave_index, w.state::text AS wave_state, w.size,
-            count(*) FILTER (WHERE e.state = 'pending')::int AS pending,
-            count(*) FILTER (WHERE e.state IN ('notified', 'in_progress', 'retry_wait'))::int AS in_progress,
-            count(*) FILTER (WHERE e.state = 'succeeded')::int AS succeeded,
-            count(*) FILTER (WHERE e.state = 'failed')::int AS failed,
-            count(*) FILTER (WHERE e.state = 'timed_out')::int AS timed_out,
-            count(*) FILTER (WHERE e.state IN ('pending', 'notified', 'in_progress', 'retry_wait')
-                              AND (s.last_seen_at IS NULL OR s.last_seen_at < to_timestamp($2) - make_interval(secs => $3)))::int AS offline,
-            count(*) FILTER (WHERE e.state = 'succeeded' AND e.finished_at >= to_timestamp($4))::int AS g_succeeded,
-            count(*) FILTER (WHERE e.state = 'failed' AND e.finished_at >= to_timestamp($4))::int AS g_failed,
-            count(*) FILTER (WHERE e.state = 'timed_out' AND e.finished_at >= to_timestamp($4))::int AS g_timed_out,
-            count(*) FILTER (WHERE e.state = 'retry_wait')::int AS retrying,
-            count(*) FILTER (WHERE e.state = 'retry_wait' AND e.updated_at >= to_timestamp($4))::int AS g_retrying
+            count(e.state) FILTER (WHERE e.state = 'pending')::int AS pending,
+            count(e.state) FILTER (WHERE e.state IN ('notified', 'in_progress', 'retry_wait'))::int AS in_progress,
+            count(e.state) FILTER (WHERE e.state = 'succeeded')::int AS succeeded,
+            count(e.state) FILTER (WHERE e.state = 'failed')::int AS failed,
+            count(e.state) FILTER (WHERE e.state = 'timed_out')::int AS timed_out,
+            coalesce(max(o.n), 0)::int AS offline,
+            count(e.state) FILTER (WHERE e.state = 'succeeded' AND e.finished_at >= to_timestamp($4))::int AS g_succeeded,
+            count(e.state) FILTER (WHERE e.state = 'failed' AND e.finished_at >= to_timestamp($4))::int AS g_failed,
+            count(e.state) FILTER (WHERE e.state = 'timed_out' AND e.finished_at >= to_timestamp($4))::int AS g_timed_out,
+            count(e.state) FILTER (WHERE e.state = 'retry_wait')::int AS retrying,
+            count(e.state) FILTER (WHERE e.state = 'retry_wait' AND e.updated_at >= to_timestamp($4))::int AS g_retrying
        FROM rollout_waves w
        LEFT JOIN rollout_executions e ON e.rollout_id = w.rollout_id AND e.wave_index = w.index
-       LEFT JOIN device_shadows s ON s.device_id = e.device_id
+       LEFT JOIN (SELECT u.wave_index, count(*) AS n
+                    FROM rollout_executions u JOIN device_shadows s ON s.device_id = u.device_id
+                   WHERE u.rollout_id = $1 AND u.state IN ('pending', 'notified', 'in_progress', 'retry_wait') AND u.wave_index <= $5
+                     AND (s.last_seen_at IS NULL OR s.last_seen_at < to_timestamp($2) - make_interval(secs => $3))
+                   GROUP BY u.wave_index) o ON o.wave_index = w.index
       WHERE w.rollout_id = $1
       GROUP BY w.index, w.state, w.size ORDER BY w.index`,
-    [rolloutId, nowSec, SILENCE_MS / 1000, guardSince ?? 0],
+    [rolloutId, nowSec, SILENCE_MS / 1000, guardSince ?? 0, options.offlineUpToWave ?? 2_147_483_647],
   );
   return rows.map((r) => {
     const counts = { size: r.size, pending: r.pending, inProgress: r.in_progress, succeeded: r.succeeded, failed: r.failed, timedOut: r.timed_out, offline: r.offline };
@@ -307,7 +318,7 @@ export async function reconcileRollout(db: Db, rollout: RolloutRow, budget: numb
   }
   // Counting every execution is the pass's biggest cost: only when something moved, or when asked.
   const mustDecide = followed > 0 || options.decide !== false;
-  const decided = mustDecide ? await decide(db, rollout, await waveSnapshots(db, rollout.id, nowSec, rollout.guardSince)) : false;
+  const decided = mustDecide ? await decide(db, rollout, await waveSnapshots(db, rollout.id, nowSec, rollout.guardSince, { offlineUpToWave: rollout.currentWave })) : false;
   const allowance = Math.min(budget, MAX_NOTIFY_PER_PASS);
   const notified = rollout.state === "running" ? await notifyDue(db, rollout, allowance, nowSec) : 0;
   return {
