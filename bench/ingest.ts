@@ -26,7 +26,7 @@ import { startMosquitto } from "./lib/mosquitto.ts";
 import { startNaiveConsumer } from "./lib/naive.ts";
 import { cleanupAll, idleCores, installExitHandlers, machineInfo, onCleanup, sleep, waitForIdle } from "./lib/proc.ts";
 import { latencyWindows, max, percentile, round, rssSummary, steadyRate, table } from "./lib/stats.ts";
-import { startWorker } from "./lib/worker.ts";
+import { startWorker, type ProbeSnapshot } from "./lib/worker.ts";
 import { summariseProfile, type ProfileSummary } from "./lib/cpuprofile.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
     "no-probe": { type: "boolean", default: false },
     "wait-idle": { type: "string", default: "0" },
     "cpu-prof": { type: "boolean", default: false },
+    "cpu-prof-dir": { type: "string" },
     "fresh-shadows": { type: "boolean", default: false },
     "experiment-fast-pg-arrays": { type: "boolean", default: false },
     out: { type: "string", default: path.join(HERE, "results/ingest.json") },
@@ -68,6 +69,7 @@ if (args.help) {
                         (needs the probe) encode text[] parameters in the worker with JSON.stringify instead of
                         node-postgres's regex escaping: same bytes to the database, less CPU; an experiment, not the product
   --cpu-prof            run the worker with --cpu-prof and summarise where its CPU went in (c) and (d)
+  --cpu-prof-dir DIR    with --cpu-prof: keep the worker's .cpuprofile in DIR (for DevTools) instead of a temp dir
   --out FILE            JSON result (default bench/results/ingest.json)`);
   process.exit(0);
 }
@@ -152,8 +154,10 @@ async function main() {
   // (c) ----------------------------------------------------------------------
   say(`(c) real worker: starting node --import tsx server/main.ts --worker${PROBE ? " (+ bench/lib/worker-probe.ts)" : ""}` +
     (Object.keys(WORKER_ENV).length ? ` with ${Object.entries(WORKER_ENV).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""));
-  const cpuProfDir = args["cpu-prof"] ? fs.mkdtempSync(path.join(os.tmpdir(), "fleetwave-bench-prof-")) : undefined;
-  if (cpuProfDir) onCleanup("cpu profile dir", () => fs.rmSync(cpuProfDir, { recursive: true, force: true }));
+  const keepProfIn = args["cpu-prof-dir"] ? path.resolve(args["cpu-prof-dir"]) : undefined;
+  if (keepProfIn) fs.mkdirSync(keepProfIn, { recursive: true });
+  const cpuProfDir = args["cpu-prof"] ? (keepProfIn ?? fs.mkdtempSync(path.join(os.tmpdir(), "fleetwave-bench-prof-"))) : undefined;
+  if (cpuProfDir && !keepProfIn) onCleanup("cpu profile dir", () => fs.rmSync(cpuProfDir, { recursive: true, force: true }));
   const EXPERIMENTS = args["experiment-fast-pg-arrays"] ? ["fast-pg-arrays"] : [];
   if (EXPERIMENTS.length > 0 && !PROBE) throw new Error("--experiment-fast-pg-arrays needs the probe (drop --no-probe)");
   const worker = await startWorker({
@@ -239,13 +243,14 @@ async function main() {
 
   const acceptedStored = await pgStats.count(realDb.url, "SELECT count(*)::text AS n FROM shadow_events WHERE kind = 'update' AND outcome = 'accepted'");
   const workerExit = await worker.stop();
-  let profiles: { real: ProfileSummary; latency: ProfileSummary } | null = null;
+  let profiles: { real: ProfileSummary; latency: ProfileSummary; file?: string; windowsUs?: { real: number[]; latency: number[] } } | null = null;
   if (cpuProfDir) {
     const file = fs.readdirSync(cpuProfDir).find((f) => f.endsWith(".cpuprofile"));
     if (file) {
       const full = path.join(cpuProfDir, file);
       const root = path.resolve(HERE, "..");
       profiles = { real: summariseProfile(full, root, realWindow[0], realWindow[1]), latency: summariseProfile(full, root, latWindow[0], latWindow[1]) };
+      if (keepProfIn) Object.assign(profiles, { file: full, windowsUs: { real: realWindow, latency: latWindow } });
     } else say("    no CPU profile was written (the worker did not exit normally?)");
   }
   const endLoad = os.loadavg();
@@ -335,7 +340,7 @@ async function main() {
     ["(c) real accepted updates/s", String(result.realPerSec), `${MESSAGES} msgs; steady ${result.realSteadyPerSec}/s; rejected ${realRun.rejected}`],
     ["    real / naive", `${result.ratioRealToNaive}×`, "target ≥ 10×"],
     ["    real / pass-through", String(result.ratioRealToPassThrough), "target ≥ 0.35"],
-    ["    batch size (mean / p50 / max)", realProbe ? `${realProbe.batchSize.mean} / ${realProbe.batchSize.p50} / ${realProbe.batchSize.max}` : "n/a", realProbe ? `${realProbe.commits} commits, tx p50 ${realProbe.txMs.p50} ms, worker event loop ${Math.round(realProbe.eventLoopUtilization * 100)}% busy` : ""],
+    ["    batch size (mean / p50 / max)", ...batchRow(realProbe, realRun.accepted + realRun.rejected)],
     ["    CPU cores during (c)", "", cpuRow(realCpuSplit)],
     ["    CPU ms per 1000 updates (c)", String(realCpuSplit.msPer1000?.total ?? ""), msRow(realCpuSplit)],
     ["---", ""],
@@ -351,12 +356,13 @@ async function main() {
     ["    stored = answered", `${acceptedStored} = ${result.details.acceptedUpdatesAnswered}`, "accepted updates in shadow_events vs accepted answers received"],
   ]));
   if (profiles) {
-    for (const [phase, p] of Object.entries(profiles)) {
+    for (const [phase, p] of [["real", profiles.real], ["latency", profiles.latency]] as const) {
       console.log(`\nworker CPU profile during ${phase === "real" ? "(c)" : "(d)"} (${p.sampledMs} ms sampled, idle excluded), by module:`);
       for (const m of p.byModule.slice(0, 10)) console.log(`  ${String(m.pct).padStart(5)}%  ${m.name}`);
       console.log("  top functions:");
       for (const f of p.byFunction.slice(0, 12)) console.log(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
     }
+    if (profiles.file) console.log(`\nworker CPU profile kept: ${profiles.file}`);
   }
   fs.mkdirSync(path.dirname(args.out!), { recursive: true });
   fs.writeFileSync(args.out!, JSON.stringify(result, null, 2) + "\n");
@@ -365,12 +371,28 @@ async function main() {
 
 /** What was measured: the commit and the files that differ from it (read-only git). */
 function gitState(): { commit: string | null; dirty: string[] } {
-  const git = (...a: string[]) => execFileSync("git", a, { cwd: path.resolve(HERE, ".."), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  const git = (...a: string[]) => execFileSync("git", a, { cwd: path.resolve(HERE, ".."), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trimEnd();
   try {
     return { commit: git("rev-parse", "HEAD"), dirty: git("--no-optional-locks", "status", "--porcelain", "--untracked-files=no").split("\n").filter(Boolean).map((l) => l.slice(3)) };
   } catch {
     return { commit: null, dirty: [] };
   }
+}
+
+/**
+ * Batches as the probe saw them. The worker writes a batch as one statement in autocommit,
+ * which the probe counts but cannot size; older workers wrote a transaction per batch whose
+ * events insert the probe sizes.
+ */
+function batchRow(p: ProbeSnapshot | null, messages: number): [string, string] {
+  if (!p) return ["n/a", ""];
+  const elu = `worker event loop ${Math.round(p.eventLoopUtilization * 100)}% busy`;
+  // The probe files the one-statement batch under the first table it recognises in it.
+  const statement = p.batchSize.n === 0 ? p.queries["device_findings"] : undefined;
+  if (statement) {
+    return [`${round(messages / statement.n, 1)} / – / –`, `${statement.n} batch statements (one round trip each), mean ${statement.meanMs} ms, max ${statement.maxMs} ms; ${elu}`];
+  }
+  return [`${p.batchSize.mean} / ${p.batchSize.p50} / ${p.batchSize.max}`, `${p.commits} commits, tx p50 ${p.txMs.p50} ms, ${elu}`];
 }
 
 function summarizeRun(r: RunResult) {

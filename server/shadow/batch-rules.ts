@@ -46,6 +46,28 @@ function eventPayload(raw: Buffer): unknown {
   }
 }
 
+/**
+ * A payload already parsed as JSON by the rules, stored as the device sent it instead of
+ * being parsed again and re-serialised. (As an object, e.g. for JSON.stringify, it is the
+ * parsed value.)
+ */
+export class RawJson {
+  constructor(readonly text: string) {}
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
+// What JSON.parse takes and PostgreSQL's jsonb may refuse: \u escapes (NUL, lone surrogates)
+// and exponents beyond numeric's range. Such payloads take the parse-and-serialise path.
+const NOT_VERBATIM = /\\u|[eE][+-]?\d{4}/;
+
+function updatePayload(raw: Buffer, parsedAsJson: boolean): unknown {
+  if (!parsedAsJson || raw.length > 8192) return eventPayload(raw);
+  const text = raw.toString("utf8");
+  return NOT_VERBATIM.test(text) ? eventPayload(raw) : new RawJson(text);
+}
+
 type Acc = { stored: StoredShadow; state: ShadowState; changed: boolean; write: ShadowWrite };
 
 function evaluatedKinds(input: { ntpSyncedAt?: number; timezone?: string }): FindingKind[] {
@@ -92,11 +114,14 @@ export function decideBatch(messages: BatchMessage[], loaded: Map<string, Stored
     const now = m.receivedAt / 1000;
     const acc = accFor(m.deviceId, at);
     const device = acc ? acc.stored.device : loaded.has(m.deviceId) ? loaded.get(m.deviceId)!.device : null;
-    const event: ShadowEvent = { deviceId: m.deviceId, serverTime: at, kind: KIND[m.suffix], outcome: "info", payload: eventPayload(m.payload) };
+    // An update's payload is stored once the rules have parsed it (updatePayload).
+    const payload = m.suffix === "shadow/update" ? undefined : eventPayload(m.payload);
+    const event: ShadowEvent = { deviceId: m.deviceId, serverTime: at, kind: KIND[m.suffix], outcome: "info", payload };
     out.events.push(event);
 
     if (m.suffix === "shadow/update") {
       const d = decideShadowUpdate(device, acc?.state ?? null, m.payload, now);
+      event.payload = updatePayload(m.payload, d.code !== "invalid_payload" && d.code !== "payload_too_large");
       event.outcome = d.outcome;
       event.code = d.code ?? null;
       event.seq = d.update?.seq ?? null;

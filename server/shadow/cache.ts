@@ -2,7 +2,9 @@
 // reconnect's sync answers) need no per-device read. It is only a hint:
 // every write is guarded by version and lastSeq, and a conflict evicts the
 // entry and re-reads it. Unknown ids are remembered briefly, so a flood from
-// an unregistered id costs no query per message either.
+// an unregistered id costs no query per message either. The ingest also puts
+// the states its batch in flight will commit here before the COMMIT (so the
+// next batch can be decided meanwhile) and takes them back if it fails.
 import type { StoredShadow } from "./data.ts";
 
 const UNKNOWN_TTL_MS = 10_000;
@@ -10,6 +12,8 @@ const UNKNOWN_TTL_MS = 10_000;
 export class ShadowCache {
   private readonly known = new Map<string, StoredShadow>();
   private readonly unknown = new Map<string, number>();
+  /** How many evict() calls so far: an entry saved before one may be stale. */
+  evictions = 0;
 
   constructor(private readonly capacity = Number(process.env.SHADOW_CACHE_SIZE ?? 200_000)) {}
 
@@ -50,6 +54,7 @@ export class ShadowCache {
   }
 
   evict(ids: Iterable<string>) {
+    this.evictions++;
     for (const id of ids) {
       this.known.delete(id);
       this.unknown.delete(id);
