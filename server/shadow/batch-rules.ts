@@ -7,7 +7,7 @@ import type { FindingCheck, FindingWrite, ReplayKeyWrite, ShadowWrite } from "./
 import type { StoredShadow } from "./data.ts";
 import type { Finding, FindingKind } from "./clock-rules.ts";
 import { isObject } from "./document-rules.ts";
-import { decideShadowUpdate, decideSyncRequest, parsePayload, shadowDocument, syncMessage, type ShadowState } from "./rules.ts";
+import { decideShadowUpdate, decideSyncRequest, findUnstorableText, parsePayload, shadowDocument, syncMessage, type ShadowState } from "./rules.ts";
 import { shadowGetSchema, statusSchema, syncCompleteSchema } from "./schema.ts";
 
 export type BatchMessage = { deviceId: string; suffix: DeviceTopic; payload: Buffer; receivedAt: number };
@@ -39,11 +39,16 @@ const KIND: Record<DeviceTopic, ShadowEventKind> = {
 
 function eventPayload(raw: Buffer): unknown {
   if (raw.length > 8192) return { bytes: raw.length };
+  const text = raw.toString("utf8");
+  let value: unknown;
   try {
-    return JSON.parse(raw.toString("utf8"));
+    value = JSON.parse(text);
   } catch {
-    return { invalidJson: raw.toString("utf8").slice(0, 256), bytes: raw.length };
+    return { invalidJson: text.slice(0, 256), bytes: raw.length };
   }
+  // Kept as text: stored as JSON it would fail the whole batch's write (jsonb refuses it).
+  if (findUnstorableText(value) !== null) return { unstorableJson: text.slice(0, 256), bytes: raw.length };
+  return value;
 }
 
 /**

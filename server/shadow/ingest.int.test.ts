@@ -196,8 +196,22 @@ describe("ingest worker over MQTT (PROTOCOL.md)", () => {
     const big = JSON.stringify(upd({ seq: 1, version: 1, reported: { blob: "x".repeat(9000) } }));
     expect((await sendRaw(d, "shadow/update", big, "shadow/update/rejected")).body).toMatchObject({ code: "payload_too_large" });
     expect(worker.running).toBe(true);
+    // Text no JSON store keeps (jsonb refuses \u0000): refused alone, never failing the batch it arrives in.
+    const nul = String.raw`{"seq":1,"version":1,"deviceTime":${Math.floor(Date.now() / 1000)},"clientToken":"nul","state":{"reported":{"note":"a\u0000b"}}}`;
+    expect((await sendRaw(d, "shadow/update", nul, "shadow/update/rejected")).body).toMatchObject({ code: "invalid_payload", clientToken: "nul" });
+    // Messages without an answer carry such text too; their events are kept as text.
+    await d.publish("status", String.raw`{"online":true,"note":"\u0000"}`);
     expect((await send(d, upd({ seq: 1, version: 1, reported: { ok: true } }))).body).toMatchObject({ version: 1, duplicate: false });
-    expect(await outcomes("d-bad")).toEqual(["update rejected invalid_payload", "update rejected invalid_payload", "update rejected payload_too_large", "update accepted"]);
+    expect(await outcomes("d-bad")).toEqual([
+      "update rejected invalid_payload",
+      "update rejected invalid_payload",
+      "update rejected payload_too_large",
+      "update rejected invalid_payload",
+      "status rejected invalid_payload",
+      "update accepted",
+    ]);
+    const { rows } = await pool.query(`SELECT payload FROM shadow_events WHERE device_id = 'd-bad' AND kind = 'status'`);
+    expect(rows).toEqual([{ payload: { unstorableJson: String.raw`{"online":true,"note":"\u0000"}`, bytes: 31 } }]);
     expect((await events("d-bad"))[2]!.payload).toEqual({ bytes: Buffer.byteLength(big) });
   });
 

@@ -90,6 +90,22 @@ describe("step 1: payload", () => {
     expect(new Shadow().update(body).code).toBe("payload_too_large");
   });
 
+  it.each([
+    ["a NUL escape in a reported value", String.raw`{"seq":1,"version":1,"deviceTime":1721305245,"state":{"reported":{"note":"a\u0000b"}}}`, "note"],
+    ["a NUL escape in a key", String.raw`{"seq":1,"version":1,"deviceTime":1721305245,"state":{"reported":{"a\u0000":1}}}`, "state.reported key"],
+    ["an unpaired high surrogate", String.raw`{"seq":1,"version":1,"deviceTime":1721305245,"state":{"reported":{"n":["ok","\ud800"]}}}`, "n[1]"],
+    ["an unpaired low surrogate", String.raw`{"seq":1,"version":1,"deviceTime":1721305245,"state":{"reported":{"n":"x\udc00"}}}`, "n"],
+  ])("rejects %s as invalid_payload (no JSON store keeps it), naming where", (_, body, where) => {
+    const d = new Shadow().update(body);
+    expect(d).toMatchObject({ outcome: "rejected", code: "invalid_payload", next: null });
+    expect(d.response).toMatchObject({ code: "invalid_payload", message: expect.stringContaining(where) });
+    expect((d.response as { message: string }).message).toContain("NUL character or an unpaired surrogate");
+  });
+
+  it("keeps well-formed non-ASCII text, surrogate pairs included", () => {
+    expect(new Shadow().update(upd({ seq: 1, version: 1, reported: { note: "🚀 é \\u0000 as text" } })).outcome).toBe("accepted");
+  });
+
   it("size is checked before the JSON is even parsed", () => {
     expect(new Shadow().update("{" + "x".repeat(9000)).code).toBe("payload_too_large");
   });

@@ -31,6 +31,34 @@ export type Device = { registered: boolean; revoked: boolean; region: string; ma
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; code: "invalid_payload" | "payload_too_large"; message: string; clientToken?: string };
 
+/**
+ * JSON may carry text that no JSON store keeps (PostgreSQL's jsonb refuses
+ * \u0000 and unpaired surrogates). Accepted, such an update would fail its
+ * whole batch on every retry; it is refused up front instead. Returns the
+ * path of the first such string or key, or null.
+ */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function findUnstorableText(value: unknown, path = "payload"): string | null {
+  const bad = (text: string) => UNSTORABLE.test(text);
+  if (typeof value === "string") return bad(value) ? path : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnstorableText(value[i], `${path}[${i}]`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [key, inner] of Object.entries(value)) {
+      if (bad(key)) return `${path} key`;
+      const found = findUnstorableText(inner, path === "payload" ? key : `${path}.${key}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
 export function parsePayload<T>(raw: Buffer, schema: z.ZodType<T>): Parsed<T> {
   if (raw.length > MAX_PAYLOAD_BYTES) return { ok: false, code: "payload_too_large", message: `payload is ${raw.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}` };
   let json: unknown;
@@ -40,6 +68,8 @@ export function parsePayload<T>(raw: Buffer, schema: z.ZodType<T>): Parsed<T> {
     return { ok: false, code: "invalid_payload", message: "payload is not valid JSON" };
   }
   const clientToken = isObject(json) && typeof json.clientToken === "string" && json.clientToken.length <= 64 ? json.clientToken : undefined;
+  const unstorable = findUnstorableText(json);
+  if (unstorable !== null) return { ok: false, code: "invalid_payload", message: `${unstorable}: contains a NUL character or an unpaired surrogate`, clientToken: clientToken && findUnstorableText(clientToken) === null ? clientToken : undefined };
   const result = schema.safeParse(json);
   if (!result.success) return { ok: false, code: "invalid_payload", message: describeIssues(result.error), clientToken };
   return { ok: true, value: result.data };
