@@ -57,7 +57,8 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   onCleanup("worker temp dir", () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const argv = [
     ...(o.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`] : []),
-    "--import", "tsx", ...(o.probe ? ["--import", PROBE] : []), "server/main.ts", "--worker",
+    // As `npm run start:worker` runs it (package.json): a larger young generation, far less GC.
+    "--max-semi-space-size=64", "--import", "tsx", ...(o.probe ? ["--import", PROBE] : []), "server/main.ts", "--worker",
   ];
   const child: ChildProcess = spawn(process.execPath, argv, {
     cwd: ROOT,
