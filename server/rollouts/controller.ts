@@ -17,6 +17,8 @@ export const TIMER_QUEUE = "rollout-timer";
 const LEADER_LOCK = 0x726f_6c6c; // "roll"
 /** Waves are counted and gated at least this often even when no device moved (offline devices age, windows open). */
 const DECIDE_EVERY_MS = 5000;
+/** Poll interval while no rollout is running or paused (actions wake the leader at once anyway). */
+const IDLE_POLL_MS = 10_000;
 
 export type ControllerOptions = {
   connectionString: string;
@@ -141,7 +143,8 @@ export function startRolloutController(options: ControllerOptions): Controller {
           log(`pass over ${id} failed: ${(err as Error).message}`);
         }
       }
-      await sleep(passMs);
+      // Nothing running: no need to poll each second; a launch or resume wakes the leader (NOTIFY).
+      await sleep(rows.length > 0 ? passMs : Math.max(passMs, IDLE_POLL_MS));
     }
   }
 
