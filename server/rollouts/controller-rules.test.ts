@@ -87,13 +87,22 @@ describe("decideRollout: after a resume from an automatic pause", () => {
 describe("decideRollout: devices waiting to retry", () => {
   it("count as failures for the gate and its text: the wave does not advance while its devices keep failing", () => {
     const waves = threeWaves(0, { succeeded: 91, inProgress: 9 });
-    waves[0] = { ...waves[0]!, retrying: 9 };
+    // The guard (resumed after an automatic pause, nothing new since) stays quiet: this is about the gate.
+    waves[0] = { ...waves[0]!, retrying: 9, guard: counts({ succeeded: 0, inProgress: 9 }) };
     const verdict = decideRollout(waves, 0, DEFAULT_GATE);
     expect(verdict.kind).toBe("wait");
     expect(verdict.kind === "wait" && verdict.gateText).toContain("9 failures");
   });
   it("withFailedAttempts moves them from in progress to failed and leaves the rest", () => {
     expect(withFailedAttempts({ ...wave(0, "running", { inProgress: 5, failed: 1 }), retrying: 3 })).toEqual(counts({ inProgress: 2, failed: 4 }));
+  });
+});
+
+describe("decideRollout: the guard without a resume", () => {
+  it("counts devices waiting to retry as failures (withFailedAttempts)", () => {
+    const waves = threeWaves(0, { succeeded: 91, inProgress: 9 });
+    waves[0] = { ...waves[0]!, retrying: 9 };
+    expect(decideRollout(waves, 0, DEFAULT_GATE)).toMatchObject({ kind: "pause", wave: 0, counts: counts({ succeeded: 91, failed: 9 }) });
   });
 });
 

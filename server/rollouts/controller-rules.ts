@@ -3,7 +3,7 @@
 // words. Pure: reconcile.ts gathers the counts and applies the verdict.
 import { describeGate, evaluateFailureGuard, evaluateWaveGate, type GateSettings, type WaveCounts } from "./gate-rules.ts";
 
-/** `guard`: the counts the failure guard judges — only devices finished since a resume from an automatic pause. */
+/** `guard`: the counts the failure guard judges after a resume from an automatic pause (only devices finished since); else withFailedAttempts. */
 export type WaveSnapshot = { index: number; state: "pending" | "running" | "passed" | "completed" | "aborted"; counts: WaveCounts; guard?: WaveCounts; retrying?: number };
 
 export type RolloutVerdict =
@@ -25,7 +25,9 @@ export function decideRollout(waves: WaveSnapshot[], current: number, s: GateSet
   // Every started wave is guarded, also one whose gate passed but whose devices are still finishing.
   for (const wave of waves) {
     if (wave.state !== "running" && wave.state !== "passed") continue;
-    const counts = wave.guard ?? wave.counts;
+    // A device waiting to retry after a failed attempt is a failure here: a firmware that fails
+    // 40% of installs must not hide behind its retries.
+    const counts = wave.guard ?? withFailedAttempts(wave);
     const guard = evaluateFailureGuard(counts, s);
     if (guard.pause) return { kind: "pause", wave: wave.index, reason: `Wave ${wave.index + 1}: ${guard.reason}`, counts };
   }

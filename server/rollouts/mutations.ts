@@ -102,14 +102,13 @@ export async function launchRollout(input: LaunchInput, actor: Actor): Promise<{
   return result;
 }
 
-type Action = (tx: Tx, rollout: RolloutRow & { createdById: string | null }) => Promise<{ action: string; reason?: string; data?: Record<string, unknown>; state: RolloutStateName }>;
+type Action = (tx: Tx, rollout: RolloutRow) => Promise<{ action: string; reason?: string; data?: Record<string, unknown>; state: RolloutStateName }>;
 
 async function act(id: string, actor: Actor, run: Action): Promise<{ id: string; state: RolloutStateName }> {
   const state = await inTransaction(async (tx) => {
     const rollout = await lockRollout(tx, id);
     if (!rollout) throw new AppError("NOT_FOUND", "No such rollout.");
-    const { rows } = await tx.query<{ created_by_id: string | null }>("SELECT created_by_id FROM rollouts WHERE id = $1", [id]);
-    const outcome = await run(tx, { ...rollout, createdById: rows[0]?.created_by_id ?? null });
+    const outcome = await run(tx, rollout);
     await recordAuditSql(tx, { actor, action: outcome.action, target: { type: "rollout", id }, reason: outcome.reason, data: outcome.data });
     await wakeController(tx, id);
     return outcome.state;
@@ -148,16 +147,15 @@ export function pauseRollout(id: string, actor: Actor, reason?: string) {
 export function resumeRollout(id: string, actor: Actor, reason?: string) {
   return act(id, actor, async (tx, r) => {
     expectState(r, ["paused"], "resume");
-    const { rows } = await tx.query<{ paused_reason: string | null; paused_by: string | null }>("SELECT paused_reason, paused_by FROM rollouts WHERE id = $1", [id]);
     // Resuming after the guard paused means its failures were seen and accepted: from now on it judges
     // only devices that finish after this moment (else it would pause again on the same numbers).
-    const automatic = rows[0]?.paused_by === CONTROLLER.label;
+    const automatic = r.pausedBy === CONTROLLER.label;
     await tx.query(
       `UPDATE rollouts SET state = 'running', paused_reason = NULL, paused_by = NULL, updated_at = now(),
               guard_since = CASE WHEN $2 THEN now() ELSE guard_since END WHERE id = $1`,
       [id, automatic],
     );
-    return { action: "rollout.resume", reason, data: { wasPausedFor: rows[0]?.paused_reason ?? null, guardReset: automatic }, state: "running" };
+    return { action: "rollout.resume", reason, data: { wasPausedFor: r.pausedReason, guardReset: automatic }, state: "running" };
   });
 }
 

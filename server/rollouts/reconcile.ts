@@ -13,7 +13,6 @@ import { nextExecution, type Execution, type ExecutionState } from "./execution-
 import { isNewReport, readFirmwareReport } from "./report-rules.ts";
 import { isWithinWindow } from "./window-rules.ts";
 import { gateSettingsOf, executionSettingsOf, type RolloutRow } from "./settings.ts";
-import type { WaveCounts } from "./gate-rules.ts";
 
 export const CONTROLLER: Actor = { type: "system", label: "rollout controller" };
 
@@ -188,21 +187,13 @@ export async function waveSnapshots(
   );
   return rows.map((r) => {
     const counts = { size: r.size, pending: r.pending, inProgress: r.in_progress, succeeded: r.succeeded, failed: r.failed, timedOut: r.timed_out, offline: r.offline };
-    // The guard counts a device whose last attempt failed as a failure while it waits to retry:
-    // a firmware that fails 40% of installs must not hide behind its retries.
-    const since = guardSince !== null;
-    const guard = {
-      ...counts,
-      inProgress: counts.inProgress - r.retrying,
-      succeeded: since ? r.g_succeeded : r.succeeded,
-      failed: (since ? r.g_failed : r.failed) + (since ? r.g_retrying : r.retrying),
-      timedOut: since ? r.g_timed_out : r.timed_out,
-    };
-    return { index: r.wave_index, state: r.wave_state, counts, guard, retrying: r.retrying };
+    const wave: WaveSnapshot = { index: r.wave_index, state: r.wave_state, counts, retrying: r.retrying };
+    if (guardSince === null) return wave;
+    // Since a resume: as withFailedAttempts, over the devices that finished or failed an attempt since then.
+    const guard = { ...counts, inProgress: counts.inProgress - r.retrying, succeeded: r.g_succeeded, failed: r.g_failed + r.g_retrying, timedOut: r.g_timed_out };
+    return { ...wave, guard };
   });
 }
-
-const countsData = (c: WaveCounts) => ({ ...c });
 
 /** Guard, gate, completion: returns whether the rollout's state changed. */
 async function decide(db: Db, rollout: RolloutRow, waves: WaveSnapshot[]): Promise<boolean> {
@@ -218,7 +209,7 @@ async function decide(db: Db, rollout: RolloutRow, waves: WaveSnapshot[]): Promi
   switch (verdict.kind) {
     case "pause":
       await db.query(`UPDATE rollouts SET state = 'paused', paused_reason = $2, paused_by = $3, updated_at = now() WHERE id = $1`, [rollout.id, verdict.reason, CONTROLLER.label]);
-      await recordAuditSql(db, { actor: CONTROLLER, action: "rollout.auto_pause", target, reason: verdict.reason, data: { wave: verdict.wave, counts: countsData(verdict.counts) } });
+      await recordAuditSql(db, { actor: CONTROLLER, action: "rollout.auto_pause", target, reason: verdict.reason, data: { wave: verdict.wave, counts: verdict.counts } });
       rollout.state = "paused";
       return true;
     case "advance":
@@ -230,7 +221,7 @@ async function decide(db: Db, rollout: RolloutRow, waves: WaveSnapshot[]): Promi
         action: "rollout.gate_passed",
         target,
         reason: `Wave ${verdict.from + 1} gate passed: ${verdict.reason}; wave ${verdict.to + 1} starts`,
-        data: { from: verdict.from, to: verdict.to, counts: countsData(verdict.counts) },
+        data: { from: verdict.from, to: verdict.to, counts: verdict.counts },
       });
       rollout.currentWave = verdict.to;
       return true;

@@ -11,6 +11,10 @@ export type RolloutRow = {
   name: string;
   state: string;
   currentWave: number;
+  createdById: string | null;
+  pausedReason: string | null;
+  /** A person's label, or the controller's for an automatic pause. */
+  pausedBy: string | null;
   /** Unix seconds; the failure guard counts only devices finished since (null: all). */
   guardSince: number | null;
   settings: RolloutSettings;
@@ -26,12 +30,15 @@ export function executionSettingsOf(s: RolloutSettings): ExecutionSettings {
   return { timeoutSec: s.timeoutMin * 60, maxRetries: s.maxRetries, retryBaseSec: s.retryBaseSec, retryCapSec: s.retryCapSec };
 }
 
-type Row = { id: string; name: string; state: string; current_wave: number; guard_since: number | null; settings: unknown; fw_id: string; fw_version: string; sha256: string; size: number };
+type Row = {
+  id: string; name: string; state: string; current_wave: number; created_by_id: string | null; paused_reason: string | null; paused_by: string | null; guard_since: number | null; settings: unknown; fw_id: string; fw_version: string; sha256: string; size: number;
+};
 
 /** Loads and row-locks a rollout (actions and controller passes serialise on it); null when unknown. */
 export async function lockRollout(db: Pick<pg.ClientBase, "query">, id: string): Promise<RolloutRow | null> {
   const { rows } = await db.query<Row>(
-    `SELECT r.id, r.name, r.state::text AS state, r.current_wave, extract(epoch FROM r.guard_since)::float8 AS guard_since, r.settings, f.id AS fw_id, f.version AS fw_version, f.sha256, f.size
+    `SELECT r.id, r.name, r.state::text AS state, r.current_wave, r.created_by_id, r.paused_reason, r.paused_by,
+            extract(epoch FROM r.guard_since)::float8 AS guard_since, r.settings, f.id AS fw_id, f.version AS fw_version, f.sha256, f.size
        FROM rollouts r JOIN firmware f ON f.id = r.firmware_id WHERE r.id = $1 FOR UPDATE OF r`,
     [id],
   );
@@ -42,6 +49,9 @@ export async function lockRollout(db: Pick<pg.ClientBase, "query">, id: string):
     name: r.name,
     state: r.state,
     currentWave: r.current_wave,
+    createdById: r.created_by_id,
+    pausedReason: r.paused_reason,
+    pausedBy: r.paused_by,
     guardSince: r.guard_since,
     settings: settingsSchema.parse(r.settings ?? {}),
     targetVersion: r.fw_version,
