@@ -13,7 +13,6 @@
 // connections on the platform listener, each carrying many devices (the
 // device listener allows one device per connection). Results: the printed
 // table and bench/results/ingest.json. See bench/README.md.
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -28,6 +27,7 @@ import { cleanupAll, idleCores, installExitHandlers, machineInfo, onCleanup, sle
 import { latencyWindows, max, percentile, round, rssSummary, steadyRate, table } from "./lib/stats.ts";
 import { startWorker, type ProbeSnapshot } from "./lib/worker.ts";
 import { summariseProfile, type ProfileSummary } from "./lib/cpuprofile.ts";
+import { gitState } from "./lib/git-state.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -249,7 +249,7 @@ async function main() {
     if (file) {
       const full = path.join(cpuProfDir, file);
       const root = path.resolve(HERE, "..");
-      profiles = { real: summariseProfile(full, root, realWindow[0], realWindow[1]), latency: summariseProfile(full, root, latWindow[0], latWindow[1]) };
+      profiles = { real: summariseProfile(full, root, [[realWindow[0]!, realWindow[1]!]]), latency: summariseProfile(full, root, [[latWindow[0]!, latWindow[1]!]]) };
       if (keepProfIn) Object.assign(profiles, { file: full, windowsUs: { real: realWindow, latency: latWindow } });
     } else say("    no CPU profile was written (the worker did not exit normally?)");
   }
@@ -292,7 +292,7 @@ async function main() {
     loadAverage: { start: machine.loadAvg.map((v) => round(v, 2)), end: endLoad.map((v) => round(v, 2)) },
     idleCoresAtStart: quiet.idleCores,
     shadows: AGED ? `aged: every shadow starts as after ${AGED_VERSION} accepted updates (full 100-key replay window, 10 kept changes)` : "fresh (empty) shadows",
-    git: gitState(),
+    git: gitState(path.resolve(HERE, "..")),
     workerEnv: WORKER_ENV,
     experiments: EXPERIMENTS,
     workerCommand: worker.argv.join(" "),
@@ -367,16 +367,6 @@ async function main() {
   fs.mkdirSync(path.dirname(args.out!), { recursive: true });
   fs.writeFileSync(args.out!, JSON.stringify(result, null, 2) + "\n");
   say(`wrote ${path.relative(process.cwd(), args.out!)}`);
-}
-
-/** What was measured: the commit and the files that differ from it (read-only git). */
-function gitState(): { commit: string | null; dirty: string[] } {
-  const git = (...a: string[]) => execFileSync("git", a, { cwd: path.resolve(HERE, ".."), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trimEnd();
-  try {
-    return { commit: git("rev-parse", "HEAD"), dirty: git("--no-optional-locks", "status", "--porcelain", "--untracked-files=no").split("\n").filter(Boolean).map((l) => l.slice(3)) };
-  } catch {
-    return { commit: null, dirty: [] };
-  }
 }
 
 /**

@@ -18,7 +18,6 @@
 // The rollout must complete with every execution succeeded, or the bench fails.
 // Results: the printed table and bench/results/rollout.json; README.md
 // ("Rollout benchmark") explains the numbers.
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -39,7 +38,9 @@ import { DEVICE_FIRMWARE } from "./lib/database.ts";
 import { cleanupAll, cpuSeconds, idleCores, installExitHandlers, machineCpu, machineInfo, onCleanup, sleep, waitForIdle } from "./lib/proc.ts";
 import { percentile, round, table } from "./lib/stats.ts";
 import { benchDeviceIds, DeviceDriver, seedFleet, type BenchFirmware } from "./rollout-driver.ts";
-import { CONTROLLER_APP, ControllerProbe, Mutex, schedstat, summariseProfileWindows, type PassRecord, type WindowedProfile } from "./rollout-probe.ts";
+import { CONTROLLER_APP, ControllerProbe, Mutex, schedstat, type PassRecord } from "./rollout-probe.ts";
+import { summariseProfile, type ProfileSummary } from "./lib/cpuprofile.ts";
+import { gitState } from "./lib/git-state.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..");
@@ -484,9 +485,9 @@ async function main() {
   const overheadRatio = controllerMsPerDevice / bareDesiredMsPerDevice;
   say(`    ${fmt(bare.wallMs, 0)} ms (${fmt(bareDesiredMsPerDevice, 4)} ms/device)`);
 
-  let profile: (WindowedProfile & { file?: string }) | null = null;
+  let profile: (ProfileSummary & { file?: string }) | null = null;
   if (profileFile) {
-    profile = summariseProfileWindows(profileFile, ROOT, passes.map((p) => [p.startUs, p.endUs] as [number, number]));
+    profile = summariseProfile(profileFile, ROOT, passes.map((p) => [p.startUs, p.endUs] as [number, number]), { modules: 12, functions: 20 });
     if (args["cpu-prof-dir"]) profile.file = profileFile;
   }
   const endLoad = os.loadavg();
@@ -653,18 +654,7 @@ async function main() {
 
 /** What was measured: the commit, the files that differ from it (read-only git), and the controller's sources as run. */
 function codeState() {
-  const git = (...a: string[]) => execFileSync("git", a, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  let commit: string | null = null;
-  let dirty: string[] = [];
-  try {
-    commit = git("rev-parse", "HEAD");
-    dirty = execFileSync("git", ["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => l.slice(3));
-  } catch {
-    // not a checkout
-  }
+  const { commit, dirty } = gitState(ROOT);
   const files = ["server/rollouts/controller.ts", "server/rollouts/reconcile.ts", "server/rollouts/controller-rules.ts", "server/shadow/desired-mutations.ts"];
   const sha = (f: string) => {
     try {

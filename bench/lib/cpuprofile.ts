@@ -25,16 +25,28 @@ function moduleOf(url: string, root: string): string {
   return path.relative(root, file);
 }
 
-/** `fromUs`/`toUs`: CLOCK_MONOTONIC microseconds (process.hrtime.bigint() / 1000n in the bench). */
-export function summariseProfile(file: string, root: string, fromUs?: number, toUs?: number): ProfileSummary {
+/**
+ * Self time of the samples inside any of `windows` ([fromUs, toUs], sorted;
+ * CLOCK_MONOTONIC microseconds, process.hrtime.bigint() / 1000n in the
+ * benches), idle excluded. No windows: the whole profile.
+ */
+export function summariseProfile(
+  file: string,
+  root: string,
+  windows: Array<[number, number]> = [[-Infinity, Infinity]],
+  top = { modules: 15, functions: 25 },
+): ProfileSummary {
   const profile = JSON.parse(fs.readFileSync(file, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   let t = profile.startTime;
+  let w = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const delta = profile.timeDeltas[i] ?? 0;
     t += delta;
-    if ((fromUs !== undefined && t < fromUs) || (toUs !== undefined && t > toUs)) continue;
+    while (w < windows.length && windows[w]![1] < t) w++;
+    if (w >= windows.length) break;
+    if (t < windows[w]![0]) continue;
     // A sample's time is the gap to the next one.
     const next = profile.timeDeltas[i + 1] ?? delta;
     selfUs.set(profile.samples[i]!, (selfUs.get(profile.samples[i]!) ?? 0) + next);
@@ -43,8 +55,7 @@ export function summariseProfile(file: string, root: string, fromUs?: number, to
   const functions = new Map<string, number>();
   let total = 0;
   for (const [id, us] of selfUs) {
-    const node = byId.get(id)!;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
     if (functionName === "(idle)") continue;
     total += us;
     const mod = functionName.startsWith("(") ? functionName : moduleOf(url, root);
@@ -52,10 +63,10 @@ export function summariseProfile(file: string, root: string, fromUs?: number, to
     const fn = functionName.startsWith("(") ? functionName : `${functionName || "(anonymous)"} ${moduleOf(url, root)}:${lineNumber + 1}`;
     functions.set(fn, (functions.get(fn) ?? 0) + us);
   }
-  const top = (m: Map<string, number>, n: number) =>
+  const largest = (m: Map<string, number>, n: number) =>
     [...m]
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
-      .map(([name, us]) => ({ name, ms: Math.round(us / 1000), pct: Math.round((us / total) * 1000) / 10 }));
-  return { sampledMs: Math.round(total / 1000), byModule: top(modules, 15), byFunction: top(functions, 25) };
+      .map(([name, us]) => ({ name, ms: Math.round(us / 1000), pct: total > 0 ? Math.round((us / total) * 1000) / 10 : 0 }));
+  return { sampledMs: Math.round(total / 1000), byModule: largest(modules, top.modules), byFunction: largest(functions, top.functions) };
 }
