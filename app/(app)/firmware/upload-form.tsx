@@ -1,46 +1,13 @@
 "use client";
 import { useQueryClient } from "@tanstack/react-query";
-import { useId, useState, type FormEvent, type ReactNode } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { useTRPC } from "@/app/_trpc/client.tsx";
 import { ErrorState } from "@/components/states.tsx";
+import { Field, inputClass } from "@/components/field.tsx";
 import type { Firmware } from "@/server/firmware/schema.ts";
 
 type FieldErrors = Record<string, string[] | undefined>;
 type Outcome = { kind: "idle" } | { kind: "uploading" } | { kind: "done"; firmware: Firmware } | { kind: "refused"; message: string; fieldErrors: FieldErrors };
-
-const input = "rounded border border-slate-300 bg-white px-2 py-1 text-sm font-normal text-slate-900 aria-[invalid=true]:border-red-500";
-
-function Field({
-  id,
-  label,
-  hint,
-  errors,
-  children,
-}: {
-  id: string;
-  label: string;
-  hint?: string;
-  errors: string[] | undefined;
-  children: (props: { id: string; "aria-invalid": true | undefined; "aria-describedby": string | undefined }) => ReactNode;
-}) {
-  const described = [hint ? `${id}-hint` : null, errors?.length ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
-  return (
-    <div className="flex flex-col gap-1 text-xs font-medium text-slate-700">
-      <label htmlFor={id}>{label}</label>
-      {children({ id, "aria-invalid": errors?.length ? true : undefined, "aria-describedby": described })}
-      {hint ? (
-        <span id={`${id}-hint`} className="font-normal text-slate-500">
-          {hint}
-        </span>
-      ) : null}
-      {errors?.length ? (
-        <span id={`${id}-error`} className="font-normal text-red-700">
-          {errors.join(" ")}
-        </span>
-      ) : null}
-    </div>
-  );
-}
 
 async function postFirmware(form: FormData): Promise<Outcome> {
   let response: Response;
@@ -87,12 +54,12 @@ export function UploadForm({ maxMb, requireSignature, deviceTypes }: { maxMb: nu
           {(p) => <input {...p} name="file" type="file" required className="text-sm font-normal" />}
         </Field>
         <Field id={id("version")} label="Version" hint="Semantic version, e.g. 4.2.0." errors={errors.version}>
-          {(p) => <input {...p} name="version" required autoComplete="off" spellCheck={false} className={input} />}
+          {(p) => <input {...p} name="version" required autoComplete="off" spellCheck={false} className={inputClass} />}
         </Field>
         <Field id={id("deviceType")} label="Device type" errors={errors.deviceType}>
           {(p) => (
             <>
-              <input {...p} name="deviceType" required autoComplete="off" list={id("types")} className={input} />
+              <input {...p} name="deviceType" required autoComplete="off" list={id("types")} className={inputClass} />
               <datalist id={id("types")}>
                 {deviceTypes.map((t) => (
                   <option key={t} value={t} />
@@ -102,10 +69,10 @@ export function UploadForm({ maxMb, requireSignature, deviceTypes }: { maxMb: nu
           )}
         </Field>
         <Field id={id("minVersion")} label="Minimum version (optional)" hint="Devices below it update to an intermediate release first." errors={errors.minVersion}>
-          {(p) => <input {...p} name="minVersion" autoComplete="off" spellCheck={false} className={input} />}
+          {(p) => <input {...p} name="minVersion" autoComplete="off" spellCheck={false} className={inputClass} />}
         </Field>
         <Field id={id("compatibleHardware")} label="Compatible hardware (optional)" hint="Comma-separated; empty means any." errors={errors.compatibleHardware}>
-          {(p) => <input {...p} name="compatibleHardware" autoComplete="off" placeholder="rev-a, rev-b" className={input} />}
+          {(p) => <input {...p} name="compatibleHardware" autoComplete="off" placeholder="rev-a, rev-b" className={inputClass} />}
         </Field>
         <Field
           id={id("signature")}
@@ -117,7 +84,7 @@ export function UploadForm({ maxMb, requireSignature, deviceTypes }: { maxMb: nu
         </Field>
         <div className="sm:col-span-2">
           <Field id={id("releaseNotes")} label="Release notes (optional)" errors={errors.releaseNotes}>
-            {(p) => <textarea {...p} name="releaseNotes" rows={2} maxLength={10_000} className={input} />}
+            {(p) => <textarea {...p} name="releaseNotes" rows={2} maxLength={10_000} className={inputClass} />}
           </Field>
         </div>
       </div>

@@ -7,7 +7,8 @@ import { useTRPC } from "@/app/_trpc/client.tsx";
 import { EmptyState, ErrorState } from "@/components/states.tsx";
 import { buildLaunchInput, buildPreviewInput, FIRMWARE_CHOICES, initialForm, serverFieldErrors, type FieldErrors, type LaunchForm, type PreviewInput } from "./launch-form.ts";
 import { PreviewPanel } from "./preview-panel.tsx";
-import { Field, FormSection, inputClass, TextField } from "./wizard-fields.tsx";
+import { Field, inputClass } from "@/components/field.tsx";
+import { FormSection, TextField } from "./wizard-fields.tsx";
 import { StrategySection, TargetingSection, ThresholdsSection } from "./wizard-sections.tsx";
 
 const ERROR_TITLES: Record<string, string> = {
