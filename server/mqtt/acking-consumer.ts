@@ -5,6 +5,12 @@
 // of them unacknowledged, and msg.ack() sends the PUBACK (after the owner's
 // COMMIT). Built on mqtt-packet over a plain socket; tests in the .int.test.ts.
 //
+// The same connection also publishes (QoS 1) what its owner answers: a whole
+// batch of answers is encoded into one buffer and written at once, in flight up
+// to the broker's Receive Maximum, the rest queued in order; unacknowledged ones
+// are sent again after a reconnect (DUP when the session survived). The
+// answers and the acknowledgements they follow leave in one write.
+//
 // Guarantees: an ack() only ever acknowledges its own delivery on the connection
 // it arrived on; after a reconnect it is a no-op and the broker redelivers the
 // message from the persistent session. So a crash at any point loses nothing
@@ -53,6 +59,8 @@ export type AckingConsumerOptions = {
   onError?(err: Error & { reasonCode?: number }): void;
 };
 
+export type OutboundMessage = { readonly topic: string; readonly payload: string | Buffer };
+
 export type AckingConsumerStats = {
   epoch: number; // connection attempts so far
   connected: boolean;
@@ -61,6 +69,10 @@ export type AckingConsumerStats = {
   duplicates: number; // of which dup = true
   acked: number; // PUBACKs written
   unacked: number; // delivered on the current connection, not yet acknowledged
+  published: number; // PUBLISH packets written (resends included)
+  publishAcked: number; // PUBACKs received for them
+  publishFailed: number; // PUBACKs with an error reason, or dropped from a full queue
+  publishPending: number; // in flight or queued now
 };
 
 export type AckingConsumer = {
@@ -70,6 +82,8 @@ export type AckingConsumer = {
   stats(): AckingConsumerStats;
   /** Unsubscribes every filter (and won't resubscribe on reconnect); resolves on UNSUBACK or after 3 s. */
   unsubscribe(): Promise<void>;
+  /** Publishes with QoS 1, in order, as one write; queued while disconnected or over the broker's window. */
+  publish(messages: readonly OutboundMessage[]): void;
 };
 
 type Connection = {
@@ -85,7 +99,10 @@ type Connection = {
   lastInboundAt: number;
   pingSentAt: number | null;
   timer: NodeJS.Timeout | undefined; // CONNACK timeout, then keepalive
+  sendWindow: number; // the broker's Receive Maximum for our publishes
 };
+
+type Outgoing = { topic: string; payload: string | Buffer; dup: boolean };
 
 const REASONS: Record<number, string> = {
   0x01: "unacceptable protocol version (an MQTT 3.1.1 broker: use protocolVersion 4)",
@@ -108,6 +125,44 @@ function encodePubacks(ids: number[]): Buffer {
   return buf;
 }
 
+// Packet ids 1 and 2 are the SUBSCRIBE's and UNSUBSCRIBE's; publishes take the rest.
+const FIRST_PUBLISH_ID = 3;
+const MAX_PACKET_ID = 65_535;
+/** Answers kept while the broker is away; past this the oldest go (a device asks again). */
+const MAX_QUEUED_PUBLISHES = 200_000;
+
+function varintLength(n: number): number {
+  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
+}
+
+/** QoS 1 PUBLISH packets, back to back in one buffer (no properties). */
+function encodePublishes(items: ReadonlyArray<{ msg: Outgoing; id: number }>, protocolVersion: 4 | 5): Buffer {
+  const sizes = items.map(({ msg }) => {
+    const topicBytes = Buffer.byteLength(msg.topic);
+    const payloadBytes = typeof msg.payload === "string" ? Buffer.byteLength(msg.payload) : msg.payload.length;
+    const remaining = 2 + topicBytes + 2 + (protocolVersion === 5 ? 1 : 0) + payloadBytes;
+    return { topicBytes, remaining };
+  });
+  const buf = Buffer.allocUnsafe(sizes.reduce((sum, { remaining }) => sum + 1 + varintLength(remaining) + remaining, 0));
+  let at = 0;
+  items.forEach(({ msg, id }, i) => {
+    const { topicBytes, remaining } = sizes[i]!;
+    buf[at++] = msg.dup ? 0x3a : 0x32;
+    for (let n = remaining; ; ) {
+      const byte = n % 128;
+      n = Math.floor(n / 128);
+      buf[at++] = n > 0 ? byte | 0x80 : byte;
+      if (n === 0) break;
+    }
+    at = buf.writeUInt16BE(topicBytes, at);
+    at += buf.write(msg.topic, at, "utf8");
+    at = buf.writeUInt16BE(id, at);
+    if (protocolVersion === 5) buf[at++] = 0;
+    at += typeof msg.payload === "string" ? buf.write(msg.payload, at, "utf8") : msg.payload.copy(buf, at);
+  });
+  return buf;
+}
+
 export function startAckingConsumer(options: AckingConsumerOptions): AckingConsumer {
   const url = new URL(options.url);
   if (url.protocol !== "mqtt:" && url.protocol !== "tcp:") throw new Error(`acking consumer: unsupported URL ${options.url} (mqtt://host:port)`);
@@ -121,7 +176,12 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
   const receiveMaximum = Math.min(Math.max(1, options.receiveMaximum ?? 2000), 65_535);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const report = (err: Error) => options.onError?.(err);
-  const counters = { epoch: 0, connects: 0, received: 0, duplicates: 0, acked: 0 };
+  const counters = { epoch: 0, connects: 0, received: 0, duplicates: 0, acked: 0, published: 0, publishAcked: 0, publishFailed: 0 };
+  // Publishing: in flight on the current connection (by packet id, in send order) and waiting.
+  const inFlight = new Map<number, Outgoing>();
+  let outQueue: Outgoing[] = [];
+  let nextPublishId = FIRST_PUBLISH_ID;
+  let drained: (() => void) | null = null;
   let current: Connection | null = null;
   let stopping = false;
   let leaving = false;
@@ -142,6 +202,31 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     if (conn.held.length === 0 && conn.socket.isPaused()) conn.socket.resume();
   };
 
+  const takePublishId = (): number => {
+    while (inFlight.has(nextPublishId)) nextPublishId = nextPublishId >= MAX_PACKET_ID ? FIRST_PUBLISH_ID : nextPublishId + 1;
+    const id = nextPublishId;
+    nextPublishId = nextPublishId >= MAX_PACKET_ID ? FIRST_PUBLISH_ID : nextPublishId + 1;
+    return id;
+  };
+  // What the window has room for, as one write.
+  const flushPublishes = (conn: Connection) => {
+    if (!conn.ready || conn.closed || outQueue.length === 0) return;
+    const room = Math.min(conn.sendWindow, MAX_PACKET_ID - FIRST_PUBLISH_ID) - inFlight.size;
+    if (room <= 0) return;
+    const batch = outQueue.length <= room ? outQueue : outQueue.slice(0, room);
+    outQueue = outQueue.length <= room ? [] : outQueue.slice(room);
+    const items = batch.map((msg) => {
+      const id = takePublishId();
+      inFlight.set(id, msg);
+      return { msg, id };
+    });
+    conn.socket.write(encodePublishes(items, protocolVersion));
+    counters.published += items.length;
+  };
+  const noteDrained = () => {
+    if (drained && inFlight.size === 0 && outQueue.length === 0) drained();
+  };
+
   function teardown(conn: Connection, err?: Error): void {
     if (conn.closed) return;
     conn.closed = true;
@@ -150,6 +235,11 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     if (err) report(err);
     if (current !== conn) return;
     current = null;
+    // Unacknowledged publishes go out again, first, on the next connection.
+    if (inFlight.size > 0) {
+      outQueue = [...[...inFlight.values()].map((m) => ({ ...m, dup: true })), ...outQueue];
+      inFlight.clear();
+    }
     if (stopping) return;
     attempt = conn.ready && Date.now() - conn.readyAt > 10_000 ? 0 : attempt + 1;
     reconnectTimer = setTimeout(connect, fullJitterBackoff(attempt, 200, 10_000));
@@ -183,6 +273,21 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
       case "suback": return onSuback(conn, packet);
       case "unsuback": unsubscribed?.(); return;
       case "pingresp": conn.pingSentAt = null; return;
+      case "puback": {
+        const sent = packet.messageId === undefined ? undefined : inFlight.get(packet.messageId);
+        if (!sent) return;
+        inFlight.delete(packet.messageId!);
+        counters.publishAcked++;
+        const code = packet.reasonCode ?? 0;
+        // 0x10: accepted, no subscriber matched (a device not connected now).
+        if (code >= 0x80) {
+          counters.publishFailed++;
+          report(mqttError(`acking consumer: broker refused a publish to ${sent.topic}: ${reason(code)}`, code));
+        }
+        flushPublishes(conn);
+        noteDrained();
+        return;
+      }
       case "publish": {
         if (stopping || !conn.ready) return; // not acknowledged: the broker redelivers it
         if (packet.qos === 2) return report(mqttError(`acking consumer: unexpected QoS 2 message on ${packet.topic}`));
@@ -212,8 +317,12 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     clearTimeout(conn.timer);
     const keepaliveMs = (packet.properties?.serverKeepAlive ?? keepaliveSec) * 1000;
     if (keepaliveMs > 0) conn.timer = setInterval(keepalive, keepaliveMs, conn, keepaliveMs);
+    conn.sendWindow = packet.properties?.receiveMaximum ?? MAX_PACKET_ID;
+    // Resent publishes are DUPs only to a session that may have seen them.
+    if (!packet.sessionPresent) for (const m of outQueue) m.dup = false;
     options.onConnect?.({ sessionPresent: packet.sessionPresent, epoch: conn.epoch });
     if (!leaving) send(conn, { cmd: "subscribe", messageId: 1, subscriptions: options.filters.map((topic) => ({ topic, qos: 1 })) });
+    flushPublishes(conn);
   }
 
   function onSuback(conn: Connection, packet: ISubackPacket): void {
@@ -246,7 +355,7 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     let resolveClosed!: () => void;
     const conn: Connection = {
       epoch: ++counters.epoch, socket, ready: false, closed: false, readyAt: 0, unacked: new Set(), pendingAcks: [], held: [],
-      lastInboundAt: Date.now(), pingSentAt: null, closedPromise: new Promise((r) => (resolveClosed = r)),
+      lastInboundAt: Date.now(), pingSentAt: null, closedPromise: new Promise((r) => (resolveClosed = r)), sendWindow: 0,
       timer: setTimeout(() => teardown(conn, new Error(`acking consumer: no CONNACK from ${options.url} within ${connectTimeoutMs} ms`)), connectTimeoutMs),
     };
     current = conn;
@@ -274,7 +383,18 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     get connected() {
       return isConnected();
     },
-    stats: () => ({ ...counters, connected: isConnected(), unacked: current?.unacked.size ?? 0 }),
+    stats: () => ({ ...counters, connected: isConnected(), unacked: current?.unacked.size ?? 0, publishPending: inFlight.size + outQueue.length }),
+    publish(messages) {
+      if (messages.length === 0) return;
+      for (const { topic, payload } of messages) outQueue.push({ topic, payload, dup: false });
+      const over = outQueue.length - MAX_QUEUED_PUBLISHES;
+      if (over > 0) {
+        outQueue.splice(0, over);
+        counters.publishFailed += over;
+        report(mqttError(`acking consumer: ${over} queued publishes dropped (the broker has been away too long)`));
+      }
+      if (current) flushPublishes(current);
+    },
     // Leaving a shared subscription for good: until a member unsubscribes, the
     // broker keeps routing its share to the (offline) session.
     async unsubscribe() {
@@ -298,6 +418,17 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
       if (conn === null) return;
       if (graceful && conn.ready && !conn.closed) {
         flushAcks(conn);
+        // What was answered should reach the broker before we leave (bounded: it may be gone).
+        if (inFlight.size > 0 || outQueue.length > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 2000);
+            drained = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          drained = null;
+        }
         send(conn, protocolVersion === 5 ? { cmd: "disconnect", reasonCode: 0 } : { cmd: "disconnect" });
         conn.socket.end();
         conn.socket.resume(); // a full window paused reading; the close must still be seen

@@ -24,14 +24,21 @@ const SEPARATOR = "\u001e";
 /** Stands for SQL NULL in a document column (no JSON text is this). */
 const NO_DOCUMENT = "N";
 
-const jsonOf = new WeakMap<object, string>();
+/** Where a value's JSON is kept on the value itself (JSON.stringify skips symbol keys). */
+const JSON_TEXT = Symbol("json text");
+type WithJson = { [JSON_TEXT]?: string };
 
-/** JSON of a value the rules never mutate (a kept change, a desired document): made once. */
+/**
+ * JSON of a value the rules never mutate (a kept change, a desired document): made once
+ * and kept on the value (a WeakMap of every kept change would cost a lookup each and
+ * weigh on every garbage collection).
+ */
 function cachedJson(value: object): string {
-  let text = jsonOf.get(value);
+  const memo = value as WithJson;
+  let text = memo[JSON_TEXT];
   if (text === undefined) {
     text = JSON.stringify(value);
-    jsonOf.set(value, text);
+    memo[JSON_TEXT] = text;
   }
   return text;
 }

@@ -40,8 +40,7 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; code: "invalid_pay
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function findUnstorableText(value: unknown, path = "payload"): string | null {
-  const bad = (text: string) => UNSTORABLE.test(text);
-  if (typeof value === "string") return bad(value) ? path : null;
+  if (typeof value === "string") return UNSTORABLE.test(value) ? path : null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = findUnstorableText(value[i], `${path}[${i}]`);
@@ -51,7 +50,7 @@ export function findUnstorableText(value: unknown, path = "payload"): string | n
   }
   if (value !== null && typeof value === "object") {
     for (const [key, inner] of Object.entries(value)) {
-      if (bad(key)) return `${path} key`;
+      if (UNSTORABLE.test(key)) return `${path} key`;
       const found = findUnstorableText(inner, path === "payload" ? key : `${path}.${key}`);
       if (found !== null) return found;
     }
@@ -61,14 +60,17 @@ export function findUnstorableText(value: unknown, path = "payload"): string | n
 
 export function parsePayload<T>(raw: Buffer, schema: z.ZodType<T>): Parsed<T> {
   if (raw.length > MAX_PAYLOAD_BYTES) return { ok: false, code: "payload_too_large", message: `payload is ${raw.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}` };
+  const text = raw.toString("utf8");
   let json: unknown;
   try {
-    json = JSON.parse(raw.toString("utf8"));
+    json = JSON.parse(text);
   } catch {
     return { ok: false, code: "invalid_payload", message: "payload is not valid JSON" };
   }
   const clientToken = isObject(json) && typeof json.clientToken === "string" && json.clientToken.length <= 64 ? json.clientToken : undefined;
-  const unstorable = findUnstorableText(json);
+  // Valid JSON text carries a NUL or a lone surrogate only as a \u escape (raw control characters are
+  // not valid JSON, and decoding UTF-8 never yields a lone surrogate): without one, there is nothing to find.
+  const unstorable = text.includes("\\u") ? findUnstorableText(json) : null;
   if (unstorable !== null) return { ok: false, code: "invalid_payload", message: `${unstorable}: contains a NUL character or an unpaired surrogate`, clientToken: clientToken && findUnstorableText(clientToken) === null ? clientToken : undefined };
   const result = schema.safeParse(json);
   if (!result.success) return { ok: false, code: "invalid_payload", message: describeIssues(result.error), clientToken };
@@ -107,14 +109,6 @@ export function decideShadowUpdate(device: Device | null, state: ShadowState | n
   }
   const { skewSec, findings } = clockFindings(msg, now, device.region, device.maxSkewSec);
   const base = { update: msg, skewSec, findings };
-  const reject = (code: RejectionCode, message: string, next: ShadowState | null, extra: Record<string, unknown> = {}, sync = false): UpdateDecision => ({
-    outcome: "rejected",
-    code,
-    response: rejected(code, message, now, { currentVersion: (next ?? state).version, lastSeq: (next ?? state).lastSeq, ...extra }, token),
-    sync,
-    next,
-    ...base,
-  });
 
   // 3. Replay: an update accepted within the window is answered as it was, changing nothing.
   const replay = state.recentKeys.find((k) => k.s === msg.seq && k.v === msg.version && k.t === msg.deviceTime);
@@ -124,21 +118,21 @@ export function decideShadowUpdate(device: Device | null, state: ShadowState | n
 
   // 4. Sequence.
   if (state.lastSeq !== null) {
-    if (msg.seq <= state.lastSeq) return reject("out_of_order", `seq ${msg.seq} is not after the last seq ${state.lastSeq}`, null, {}, true);
+    if (msg.seq <= state.lastSeq) return rejectedUpdate(base, now, state, "out_of_order", `seq ${msg.seq} is not after the last seq ${state.lastSeq}`, null, {}, true);
     if (msg.seq - state.lastSeq > SEQ_WINDOW) {
-      return reject("seq_window_exceeded", `seq ${msg.seq} is more than ${SEQ_WINDOW} past the last seq ${state.lastSeq}`, null, {}, true);
+      return rejectedUpdate(base, now, state, "seq_window_exceeded", `seq ${msg.seq} is more than ${SEQ_WINDOW} past the last seq ${state.lastSeq}`, null, {}, true);
     }
   }
-  const afterSeq: ShadowState = { ...state, lastSeq: msg.seq, recentKeys: pruneKeys(state.recentKeys, msg.seq) };
+  const afterSeq: ShadowState = { ...state, lastSeq: msg.seq, recentKeys: keysInWindow(state.recentKeys, msg.seq) };
 
   // 5. Version.
   const V = state.version;
-  if (msg.version <= V) return reject("stale_version", `version ${msg.version} is not newer than the current version ${V}`, afterSeq, {}, true);
-  if (msg.version > V + 1) return reject("version_gap", `version ${msg.version} skips past ${V + 1}; sync first`, afterSeq, {}, true);
+  if (msg.version <= V) return rejectedUpdate(base, now, state, "stale_version", `version ${msg.version} is not newer than the current version ${V}`, afterSeq, {}, true);
+  if (msg.version > V + 1) return rejectedUpdate(base, now, state, "version_gap", `version ${msg.version} skips past ${V + 1}; sync first`, afterSeq, {}, true);
 
   // 6. State transitions.
   const bad = checkTransitions(state.reported, msg.state.reported as JsonObject);
-  if (bad) return reject("invalid_transition", `${bad.attribute} cannot go from ${bad.from ?? "unset"} to ${bad.to}`, afterSeq, bad);
+  if (bad) return rejectedUpdate(base, now, state, "invalid_transition", `${bad.attribute} cannot go from ${bad.from ?? "unset"} to ${bad.to}`, afterSeq, bad);
 
   // 7. Accept.
   const patch = msg.state.reported as JsonObject;
@@ -148,7 +142,7 @@ export function decideShadowUpdate(device: Device | null, state: ShadowState | n
     version,
     reported: mergePatch(state.reported, patch),
     metadata: { ...state.metadata, reported: stampMetadata(state.metadata.reported, patch, Math.floor(now)) },
-    recentKeys: [...afterSeq.recentKeys, { s: msg.seq, v: msg.version, t: msg.deviceTime, a: version }],
+    recentKeys: keysInWindow(state.recentKeys, msg.seq, { s: msg.seq, v: msg.version, t: msg.deviceTime, a: version }),
     changes: appendChange(state.changes, { v: version, reported: patch }),
   };
   return {
@@ -160,9 +154,28 @@ export function decideShadowUpdate(device: Device | null, state: ShadowState | n
   };
 }
 
-/** Keys older than the window can no longer be replayed legitimately. */
-function pruneKeys(keys: ReplayKey[], lastSeq: number): ReplayKey[] {
-  return keys.filter((k) => k.s >= lastSeq - SEQ_WINDOW);
+function rejectedUpdate(
+  base: Pick<UpdateDecision, "update" | "skewSec" | "findings">,
+  now: number,
+  state: ShadowState,
+  code: RejectionCode,
+  message: string,
+  next: ShadowState | null,
+  extra: Record<string, unknown> = {},
+  sync = false,
+): UpdateDecision {
+  const at = next ?? state;
+  const response = rejected(code, message, now, { currentVersion: at.version, lastSeq: at.lastSeq, ...extra }, base.update?.clientToken);
+  return { outcome: "rejected", code, response, sync, next, ...base };
+}
+
+/** Keys older than the window can no longer be replayed legitimately; `added` joins the kept ones. One copy, one pass. */
+function keysInWindow(keys: ReplayKey[], lastSeq: number, added?: ReplayKey): ReplayKey[] {
+  const oldest = lastSeq - SEQ_WINDOW;
+  const kept: ReplayKey[] = [];
+  for (const k of keys) if (k.s >= oldest) kept.push(k);
+  if (added) kept.push(added);
+  return kept;
 }
 
 /** The whole document, as `shadow/get/accepted` returns it. */
@@ -209,7 +222,7 @@ export function decideSyncRequest(device: Device | null, state: ShadowState | nu
   const msg = parsed.value;
   const { skewSec, findings } = clockFindings(msg, now, device.region, device.maxSkewSec);
   const resets = state.lastSeq === null || msg.seq > state.lastSeq;
-  const next = resets ? { ...state, lastSeq: msg.seq, recentKeys: pruneKeys(state.recentKeys, msg.seq) } : null;
+  const next = resets ? { ...state, lastSeq: msg.seq, recentKeys: keysInWindow(state.recentKeys, msg.seq) } : null;
   return { ok: true, response: syncMessage(state, msg.currentVersion), next, skewSec, findings, seq: msg.seq, deviceTime: msg.deviceTime };
 }
 

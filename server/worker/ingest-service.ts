@@ -1,6 +1,7 @@
-// Wires the ingest into the worker: the acking consumer feeds the pipeline,
-// the publisher answers, the outbox drainer announces desired changes, and
-// committed changes are pushed live (coalesced).
+// Wires the ingest into the worker: the acking consumer feeds the pipeline and
+// carries its answers (a batch's answers leave as one write, right after its
+// acknowledgements), the publisher connection announces desired changes from
+// the outbox, and committed changes are pushed live (coalesced).
 import { hostname } from "node:os";
 import { config } from "@/server/config.ts";
 import { getPool } from "@/server/db/client.ts";
@@ -23,9 +24,8 @@ export async function startIngestService() {
   const pool = getPool();
   const publisher = await connectPublisher("ingest-pub");
   const topicPrefix = config.topicPrefix;
-  const send = (responses: Response[]) => {
-    for (const r of responses) publisher.publish(deviceTopic(r.deviceId, r.suffix, topicPrefix), r.body);
-  };
+  const send = (responses: Response[]) =>
+    consumer.publish(responses.map((r) => ({ topic: deviceTopic(r.deviceId, r.suffix, topicPrefix), payload: JSON.stringify(r.body) })));
   const syncQueue = new RateLimitedQueue<Response>(send, config.syncRatePerSec);
 
   const changedIds = new Set<string>();
