@@ -91,10 +91,10 @@ shadows AS (
   UPDATE device_shadows AS s SET
       version = s.version + 1,
       reported = jsonb_set(s.reported, '{firmware}', jsonb_build_object('version', $2::text, 'status', 'completed')),
-      metadata = jsonb_set(s.metadata, '{reported}', coalesce(s.metadata->'reported', '{}'::jsonb) || jsonb_build_object('firmware', jsonb_build_object(
+      metadata = jsonb_set(s.metadata::jsonb, '{reported}', coalesce(s.metadata::jsonb->'reported', '{}'::jsonb) || jsonb_build_object('firmware', jsonb_build_object(
                    'version', jsonb_build_object('timestamp', $3::bigint), 'status', jsonb_build_object('timestamp', $3::bigint)))),
       changes = (SELECT coalesce(jsonb_agg(k.c ORDER BY k.n), '[]'::jsonb) FROM (
-                   SELECT c, n FROM jsonb_array_elements(s.changes || jsonb_build_array(jsonb_build_object('v', s.version + 1,
+                   SELECT c, n FROM jsonb_array_elements(s.changes::jsonb || jsonb_build_array(jsonb_build_object('v', s.version + 1,
                                     'reported', jsonb_build_object('firmware', jsonb_build_object('version', $2::text, 'status', 'completed')))))
                                     WITH ORDINALITY AS x(c, n)
                     ORDER BY n DESC LIMIT ${SYNC_DELTA_MAX_VERSIONS}) k),

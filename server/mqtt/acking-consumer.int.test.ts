@@ -11,16 +11,23 @@
 //   offline with a persistent session: they wait for that client id to return.
 // - aedes has no shared subscriptions (the embedded broker maps $share/g/f to f).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
-import { generate } from "mqtt-packet";
+import { generate, parser as createParser, type IConnackPacket, type IPublishPacket, type Packet } from "mqtt-packet";
 import { connectAsync, type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startAckingConsumer, type AckingConsumer, type AckingConsumerOptions, type InboundMessage } from "./acking-consumer.ts";
+import {
+  startAckingConsumer,
+  type AckingConsumer,
+  type AckingConsumerOptions,
+  type InboundMessage,
+  type OutboundMessage,
+} from "./acking-consumer.ts";
 import { fullJitterBackoff } from "./backoff.ts";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./embedded-broker.ts";
 import { freePort } from "@/server/ports.ts";
@@ -516,5 +523,428 @@ describe("acking consumer failures", () => {
     await sleep(500);
     expect(h.errors.length).toBe(count);
     expect(h.errors[0]?.message).toMatch(/connection to mqtt:\/\/127\.0\.0\.1:\d+ failed: connect ECONNREFUSED/);
+  });
+});
+
+// --- publishing ---------------------------------------------------------------
+// consumer.publish(): QoS 1 answers on the consumer's own connection. A separate
+// MQTT.js subscriber checks what the broker forwarded; a tapping proxy between
+// consumer and broker records every packet both ways (the consumer's PUBLISHes
+// with their packet ids and DUP flags, the broker's CONNACK and PUBACKs).
+
+// What each side sent, in the order the proxy saw it, per proxied connection (1, 2, …).
+type Tapped = { conn: number; from: "client" | "broker"; packet: Packet };
+type TapProxy = {
+  url: string;
+  log: Tapped[];
+  /** Close every proxied connection (both sides), like a broker-side drop. */
+  cut(): void;
+  /** Silently drop what the broker sends on the current connections (its PUBACKs never arrive). */
+  freeze(): void;
+  /** While on, new connections are closed at once (the broker is unreachable). */
+  refuse(on: boolean): void;
+  close(): Promise<void>;
+};
+async function startTapProxy(targetPort: number, protocolVersion: 4 | 5): Promise<TapProxy> {
+  const pairs = new Set<{ a: net.Socket; b: net.Socket; frozen: boolean }>();
+  const log: Tapped[] = [];
+  let refusing = false;
+  let count = 0;
+  const server = net.createServer((a) => {
+    if (refusing) return void a.destroy();
+    const conn = ++count;
+    const b = net.connect(targetPort, "127.0.0.1");
+    const pair = { a, b, frozen: false };
+    pairs.add(pair);
+    const up = createParser({ protocolVersion }).on("packet", (packet: Packet) => log.push({ conn, from: "client", packet }));
+    const down = createParser({ protocolVersion }).on("packet", (packet: Packet) => log.push({ conn, from: "broker", packet }));
+    a.on("data", (d: Buffer) => (up.parse(d), b.write(d)));
+    b.on("data", (d: Buffer) => pair.frozen || (down.parse(d), a.write(d)));
+    const end = () => {
+      a.destroy();
+      b.destroy();
+      pairs.delete(pair);
+    };
+    a.on("close", end).on("error", end);
+    b.on("close", end).on("error", end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const cut = () => pairs.forEach((p) => (p.a.destroy(), p.b.destroy()));
+  return {
+    url: `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    log,
+    cut,
+    freeze: () => pairs.forEach((p) => (p.frozen = true)),
+    refuse: (on) => void (refusing = on),
+    close: () => (cut(), new Promise<void>((resolve) => server.close(() => resolve()))),
+  };
+}
+const sentPublishes = (log: Tapped[], conn?: number) =>
+  log.filter((t): t is Tapped & { packet: IPublishPacket } => t.from === "client" && t.packet.cmd === "publish" && (conn === undefined || t.conn === conn)).map((t) => t.packet);
+const connackOf = (log: Tapped[], conn: number) =>
+  log.find((t): t is Tapped & { packet: IConnackPacket } => t.conn === conn && t.from === "broker" && t.packet.cmd === "connack")?.packet;
+/** Most publishes of connection `conn` outstanding (sent, PUBACK not yet seen) at once, and packet ids reused while outstanding. */
+function inFlightOnWire(log: Tapped[], conn: number): { max: number; reused: number[] } {
+  const open = new Set<number>();
+  const reused: number[] = [];
+  let max = 0;
+  for (const { conn: c, from, packet } of log) {
+    if (c !== conn) continue;
+    if (from === "client" && packet.cmd === "publish") {
+      if (open.has(packet.messageId!)) reused.push(packet.messageId!);
+      open.add(packet.messageId!);
+      max = Math.max(max, open.size);
+    } else if (from === "broker" && packet.cmd === "puback") open.delete(packet.messageId!);
+  }
+  return { max, reused };
+}
+
+type Received = { topic: string; payload: Buffer };
+async function subscriber(broker: BrokerUnderTest, filter: string, url = broker.url()): Promise<{ client: MqttClient; received: Received[] }> {
+  const client = await connectAsync(url, {
+    ...AUTH, clientId: `sub-${uid()}`, protocolVersion: broker.protocolVersion, clean: true, reconnectPeriod: 0, connectTimeout: 5000,
+  });
+  cleanups.push(() => client.endAsync(true).catch(() => undefined));
+  const received: Received[] = [];
+  client.on("message", (topic, payload) => received.push({ topic, payload }));
+  await client.subscribeAsync(filter, { qos: 1 });
+  return { client, received };
+}
+
+// A payload as "bytes:sha1-prefix", so that a mismatch (or a 2 MiB payload) diffs readably.
+const fingerprint = (payload: string | Buffer) => {
+  const buf = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
+  return `${buf.length}:${createHash("sha1").update(buf).digest("hex").slice(0, 12)}`;
+};
+/** topic → its payloads' fingerprints in order: equal maps = all delivered, once each, in order per topic, intact. */
+function perTopic(messages: ReadonlyArray<{ topic: string; payload: string | Buffer }>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const { topic, payload } of messages) (out[topic] ??= []).push(fingerprint(payload));
+  return out;
+}
+/** Exactly `byteLength` UTF-8 bytes, mostly 3-byte characters. */
+const utf8String = (byteLength: number) => "€".repeat(Math.floor(byteLength / 3)) + "a".repeat(byteLength % 3);
+
+/**
+ * `n` answers to 1,000 topics (`n / 1000` per topic, interleaved), string and Buffer payloads
+ * alternating; a few replaced by edge cases: multi-byte UTF-8 topic and payloads, empty payloads,
+ * binary bytes, and payloads that put the PUBLISH's remaining length exactly on each side of the
+ * varint boundaries (1|2, 2|3 and 3|4 bytes), as string and as Buffer.
+ */
+function answers(run: string, n: number, protocolVersion: 4 | 5): OutboundMessage[] {
+  const out: OutboundMessage[] = range(0, n).map((i) => {
+    const topic = `out/${run}/d${i % 1000}`;
+    const body = `{"seq":${i},"topic":"${topic}"}`;
+    return { topic, payload: i % 2 === 0 ? body : Buffer.from(body) };
+  });
+  const utf8Topic = `out/${run}/gerät/温度/🚚`;
+  const sizedTopic = `out/${run}/sized`;
+  // Remaining length = topic length (2) + topic + packet id (2) + properties length (MQTT 5: 1) + payload.
+  const overhead = 2 + Buffer.byteLength(sizedTopic) + 2 + (protocolVersion === 5 ? 1 : 0);
+  const sized = [127, 128, 16_383, 16_384, 20_000, 2_097_151, 2_097_152].map((remaining, k) =>
+    k % 2 === 0 ? utf8String(remaining - overhead) : randomBytes(remaining - overhead),
+  );
+  const specials: OutboundMessage[] = [
+    { topic: utf8Topic, payload: "Grüße aus 東京 🚚 — naïve café" },
+    { topic: utf8Topic, payload: Buffer.from("Ω≈ç√∫ 😀 ∑", "utf8") },
+    { topic: utf8Topic, payload: Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x00, 0xc3]) }, // not UTF-8
+    { topic: sizedTopic, payload: "" },
+    { topic: sizedTopic, payload: Buffer.alloc(0) },
+    ...sized.map((payload) => ({ topic: sizedTopic, payload })),
+  ];
+  const every = Math.floor(n / (specials.length + 1));
+  specials.forEach((m, k) => (out[(k + 1) * every] = m));
+  return out;
+}
+
+const publishingBrokers: BrokerUnderTest[] = [
+  ...brokers,
+  { ...brokers[0]!, name: "Mosquitto 2.0 (MQTT 3.1.1)", protocolVersion: 4 },
+];
+
+describe.each(publishingBrokers)("acking consumer publishing on $name", (broker) => {
+  const tap = async () => {
+    const proxy = await startTapProxy(broker.port(), broker.protocolVersion);
+    cleanups.push(() => proxy.close());
+    return proxy;
+  };
+
+  it("delivers 5,000 publishes from one call to a separate subscriber: each once, in order per topic, intact", async () => {
+    const run = uid();
+    const sub = await subscriber(broker, `out/${run}/#`);
+    const proxy = await tap();
+    const h = consume(broker, { clientId: `p1-${run}`, filters: [`in/${run}`], url: proxy.url });
+    await h.subscribed();
+    const messages = answers(run, 5000, broker.protocolVersion);
+    expect(Math.max(...messages.map((m) => Buffer.byteLength(m.payload)))).toBeGreaterThan(2_097_100); // a 4-byte remaining length too
+
+    h.consumer.publish(messages);
+    await until(() => sub.received.length >= 5000, 20_000, "5,000 messages at the subscriber");
+    await until(() => h.consumer.stats().publishAcked === 5000, 5000, "5,000 PUBACKs");
+    await sleep(200); // room for a duplicate to show up
+    expect(sub.received.length).toBe(5000);
+    expect(perTopic(sub.received)).toEqual(perTopic(messages));
+    expect(h.consumer.stats()).toMatchObject({ published: 5000, publishAcked: 5000, publishFailed: 0, publishPending: 0, connects: 1 });
+    expect(h.errors).toEqual([]);
+
+    // On the wire: 5,000 QoS 1 PUBLISHes, in call order, first sends (no DUP), never more in
+    // flight than the broker's Receive Maximum (Mosquitto: max_inflight_messages, 20) and
+    // never packet id 1 or 2 (the SUBSCRIBE's and UNSUBSCRIBE's) or one still in flight.
+    const wire = sentPublishes(proxy.log);
+    expect(wire.length).toBe(5000);
+    expect(wire.map((p) => `${p.topic} ${fingerprint(p.payload)}`)).toEqual(messages.map((m) => `${m.topic} ${fingerprint(m.payload)}`));
+    expect(wire.every((p) => p.qos === 1 && !p.dup && !p.retain && p.messageId! > 2)).toBe(true);
+    const window = connackOf(proxy.log, 1)?.properties?.receiveMaximum ?? 65_535;
+    if (broker.protocolVersion === 5) expect(window).toBe(20);
+    const { max, reused } = inFlightOnWire(proxy.log, 1);
+    expect(reused).toEqual([]);
+    // With a window, it is used in full; without one (MQTT 3.1.1) PUBACKs already flow back while the proxy still forwards.
+    if (window < 5000) expect(max).toBe(window);
+    else expect(max).toBeGreaterThan(20);
+  });
+
+  it("publishes made before the first CONNACK go out once connected", async () => {
+    const run = uid();
+    const sub = await subscriber(broker, `out/${run}/#`);
+    const proxy = await tap();
+    const h = consume(broker, { clientId: `p2-${run}`, filters: [`in/${run}`], url: proxy.url });
+    const messages = answers(run, 300, broker.protocolVersion).filter((m) => Buffer.byteLength(m.payload) < 100_000);
+    h.consumer.publish(messages.slice(0, 100));
+    h.consumer.publish(messages.slice(100));
+    expect(h.consumer.connected).toBe(false);
+    expect(h.consumer.stats()).toMatchObject({ published: 0, publishPending: messages.length });
+
+    await until(() => h.consumer.stats().publishAcked === messages.length, 5000, "all acknowledged");
+    await until(() => sub.received.length >= messages.length);
+    await sleep(100);
+    expect(perTopic(sub.received)).toEqual(perTopic(messages));
+    expect(sub.received.length).toBe(messages.length);
+    expect(h.consumer.stats()).toMatchObject({ published: messages.length, publishPending: 0, publishFailed: 0, connects: 1 });
+    // Nothing was written before the CONNACK.
+    const connackAt = proxy.log.findIndex((t) => t.from === "broker" && t.packet.cmd === "connack");
+    const firstPublishAt = proxy.log.findIndex((t) => t.from === "client" && t.packet.cmd === "publish");
+    expect(connackAt).toBeGreaterThanOrEqual(0);
+    expect(firstPublishAt).toBeGreaterThan(connackAt);
+    expect(h.errors).toEqual([]);
+  });
+
+  it("publishes made while the broker is unreachable are all delivered after the reconnect", async () => {
+    const run = uid();
+    const sub = await subscriber(broker, `out/${run}/#`);
+    const proxy = await tap();
+    const h = consume(broker, { clientId: `p3-${run}`, filters: [`in/${run}`], url: proxy.url });
+    await h.subscribed(1);
+    const messages = answers(run, 600, broker.protocolVersion).filter((m) => Buffer.byteLength(m.payload) < 100_000);
+    const before = messages.slice(0, 100);
+    h.consumer.publish(before);
+    await until(() => h.consumer.stats().publishAcked === 100, 5000, "first 100 acknowledged");
+
+    proxy.refuse(true);
+    proxy.cut();
+    await until(() => !h.consumer.connected, 5000, "disconnected");
+    const during = messages.slice(100);
+    for (let i = 0; i < during.length; i += 125) h.consumer.publish(during.slice(i, i + 125)); // several calls
+    await sleep(300); // reconnect attempts are refused meanwhile
+    expect(h.consumer.connected).toBe(false);
+    expect(h.consumer.stats()).toMatchObject({ published: 100, publishAcked: 100, publishPending: during.length });
+    proxy.refuse(false);
+
+    await until(() => h.consumer.stats().publishAcked === messages.length, 8000, "all acknowledged after the reconnect");
+    await until(() => sub.received.length >= messages.length);
+    await sleep(100);
+    expect(sub.received.length).toBe(messages.length);
+    expect(perTopic(sub.received)).toEqual(perTopic(messages));
+    expect(h.consumer.stats()).toMatchObject({ published: messages.length, publishPending: 0, publishFailed: 0 });
+    // Nothing was in flight at the drop: no resends, no DUPs, on the connection that came back.
+    const lastConn = proxy.log.at(-1)!.conn;
+    expect(lastConn).toBeGreaterThan(1);
+    expect(connackOf(proxy.log, lastConn)?.sessionPresent).toBe(true);
+    expect(sentPublishes(proxy.log, lastConn).map((p) => p.dup)).toEqual(during.map(() => false));
+    expect(h.errors.length).toBeGreaterThan(0);
+    expect(h.errors.every((e) => /was closed by the broker/.test(e.message))).toBe(true);
+  });
+
+  it("resends publishes whose PUBACK was lost on the next connection, with DUP (session present), in order", async () => {
+    const run = uid();
+    const sub = await subscriber(broker, `out/${run}/#`);
+    const proxy = await tap();
+    const h = consume(broker, { clientId: `p4-${run}`, filters: [`in/${run}`], url: proxy.url });
+    await h.subscribed(1);
+    const window = connackOf(proxy.log, 1)?.properties?.receiveMaximum ?? 65_535;
+    proxy.freeze(); // the broker gets our publishes, we never see its PUBACKs
+    const messages = range(0, 50).map((n) => ({ topic: `out/${run}/${n % 3}`, payload: n % 2 ? `m${n}` : Buffer.from(`m${n}`) }));
+    const sentFirst = Math.min(window, messages.length); // Mosquitto (MQTT 5): 20, the rest wait for PUBACKs
+    h.consumer.publish(messages);
+    await until(() => sub.received.length === sentFirst, 5000, "the first sends forwarded");
+    await sleep(100);
+    expect(sub.received.length).toBe(sentFirst);
+    expect(h.consumer.stats()).toMatchObject({ published: sentFirst, publishAcked: 0, publishPending: 50 });
+
+    proxy.cut();
+    await until(() => h.consumer.stats().publishAcked === 50, 5000, "all acknowledged on the next connection");
+    await until(() => sub.received.length >= sentFirst + 50);
+    await sleep(100);
+    // At least once: those in flight at the drop arrive again, then the rest, in order per topic.
+    expect(perTopic(sub.received)).toEqual(perTopic([...messages.slice(0, sentFirst), ...messages]));
+    expect(h.consumer.stats()).toMatchObject({ published: sentFirst + 50, publishAcked: 50, publishPending: 0, connects: 2 });
+    expect(connackOf(proxy.log, 2)?.sessionPresent).toBe(true);
+    const second = sentPublishes(proxy.log, 2);
+    expect(second.map((p) => `${p.topic} ${p.payload.toString()}`)).toEqual(messages.map((m) => `${m.topic} ${m.payload.toString()}`));
+    expect(second.map((p) => p.dup)).toEqual(messages.map((_, i) => i < sentFirst)); // DUP only on what was sent before
+    expect(sentPublishes(proxy.log, 1).every((p) => !p.dup)).toBe(true);
+  });
+
+  it("a graceful stop right after a large publish call still delivers every message", async () => {
+    const run = uid();
+    const sub = await subscriber(broker, `out/${run}/#`);
+    const proxy = await tap();
+    const h = consume(broker, { clientId: `p5-${run}`, filters: [`in/${run}`], url: proxy.url });
+    await h.subscribed();
+    const messages = answers(run, 5000, broker.protocolVersion);
+    h.consumer.publish(messages);
+    const started = Date.now();
+    await h.consumer.stop({ graceful: true });
+    const stoppedIn = Date.now() - started;
+
+    expect(h.consumer.stats()).toMatchObject({ published: 5000, publishAcked: 5000, publishPending: 0, publishFailed: 0 });
+    expect(stoppedIn).toBeLessThan(2000); // drained, not the 2 s limit
+    await until(() => sub.received.length >= 5000, 10_000, "5,000 messages at the subscriber");
+    await sleep(200);
+    expect(sub.received.length).toBe(5000);
+    expect(perTopic(sub.received)).toEqual(perTopic(messages));
+    // DISCONNECT after the last PUBACK, then nothing.
+    const last = proxy.log.filter((t) => t.conn === 1);
+    expect(last.at(-1)).toMatchObject({ from: "client", packet: { cmd: "disconnect" } });
+    expect(last.at(-2)).toMatchObject({ from: "broker", packet: { cmd: "puback" } });
+    expect(proxy.log.every((t) => t.conn === 1)).toBe(true);
+    expect(h.errors).toEqual([]);
+  });
+});
+
+describe("acking consumer publishing across a broker restart", () => {
+  it("resends without DUP when the session is gone (Mosquitto restarted, no persistence)", async () => {
+    const run = uid();
+    const first = await startMosquitto("pub-restart");
+    cleanups.push(() => first.stop());
+    const target: BrokerUnderTest = { ...brokers[0]!, url: () => first.url, port: () => first.port };
+    const proxy = await startTapProxy(first.port, 5);
+    cleanups.push(() => proxy.close());
+    const h = consume(target, { clientId: `p6-${run}`, filters: [`in/${run}`], url: proxy.url });
+    await h.subscribed(1);
+    const sub1 = await subscriber(target, `out/${run}/#`);
+    proxy.freeze();
+    const messages = range(0, 10).map((n) => ({ topic: `out/${run}/${n % 2}`, payload: `r${n}` }));
+    h.consumer.publish(messages);
+    await until(() => sub1.received.length === 10, 5000, "the first sends forwarded");
+
+    proxy.refuse(true);
+    proxy.cut();
+    await first.stop();
+    const again = await startMosquitto("pub-restart", first.port);
+    cleanups.push(() => again.stop());
+    const sub2 = await subscriber(target, `out/${run}/#`, again.url);
+    proxy.refuse(false);
+    await until(() => h.consumer.stats().publishAcked === 10, 8000, "resends acknowledged by the new broker");
+    await until(() => sub2.received.length >= 10);
+    await sleep(100);
+    expect(perTopic(sub2.received)).toEqual(perTopic(messages));
+    const lastConn = proxy.log.at(-1)!.conn;
+    expect(connackOf(proxy.log, lastConn)?.sessionPresent).toBe(false);
+    const resent = sentPublishes(proxy.log, lastConn);
+    expect(resent.map((p) => p.payload.toString())).toEqual(messages.map((m) => m.payload));
+    expect(resent.every((p) => !p.dup)).toBe(true); // a new session never saw them
+    expect(h.consumer.stats()).toMatchObject({ published: 20, publishAcked: 10, publishPending: 0 });
+  });
+});
+
+// Defects found while writing the tests above, pinned with it.fails: each test states
+// the behaviour we want and currently fails (see the comment on each for how). When a
+// fix lands the test starts "failing" as an it.fails: drop the .fails then.
+describe.each(publishingBrokers)("acking consumer publishing, known defects, on $name", (broker) => {
+  // Reading is paused while messages over the inbound window are held (conn.held), and
+  // stop() sets `stopping` first, so flushAcks no longer delivers the held ones and never
+  // resumes the socket before waiting for the publishes to drain: the broker's PUBACKs
+  // are not read. Mosquitto (MQTT 5, Receive Maximum 20): 20 of 100 arrive, the other 80
+  // are never sent (stats after stop: publishPending 80; `published` even counts 20
+  // written after the DISCONNECT, once resume() lets PUBACKs in). MQTT 3.1.1 (no send
+  // window): all 100 arrive, but stop() always waits the full 2 s. The worker's shutdown
+  // (ingest-service: accepting = false, drain, stop) leaves exactly such unacked messages.
+  it.fails("a graceful stop while the inbound window is full still delivers every publish, without waiting 2 s", async () => {
+    const run = uid();
+    const sub = await subscriber(broker, `out/${run}/#`);
+    const h = consume(broker, { clientId: `d1-${run}`, filters: [`in/${run}`], receiveMaximum: 5 });
+    await h.subscribed();
+    const pub = await publisher(broker.url());
+    await publishRange(pub, () => `in/${run}`, 0, 40);
+    await until(() => h.messages.length === 5);
+    h.messages[0]!.ack(); // Mosquitto (MQTT 5) then sends more than the one freed slot: they are held
+    await sleep(200);
+    expect(h.messages.length).toBe(6);
+    const messages = range(0, 100).map((n) => ({ topic: `out/${run}/${n % 4}`, payload: `a${n}` }));
+    h.consumer.publish(messages);
+    const started = Date.now();
+    await h.consumer.stop({ graceful: true });
+    const stoppedIn = Date.now() - started;
+    await sleep(300);
+    expect({ delivered: sub.received.length, pending: h.consumer.stats().publishPending }).toEqual({ delivered: 100, pending: 0 });
+    expect(stoppedIn).toBeLessThan(1500);
+  });
+
+  // Same cause, while running: publishes' PUBACKs are not read while inbound messages are
+  // held, so the answers stall until the owner acknowledges inbound messages (Mosquitto,
+  // MQTT 5: only the first 20 of 100 go out; MQTT 3.1.1: all go out but none is counted as
+  // acknowledged, and a reconnect would send them all again).
+  it.fails("publishing is not held up by unacknowledged inbound messages", async () => {
+    const run = uid();
+    const sub = await subscriber(broker, `out/${run}/#`);
+    const h = consume(broker, { clientId: `d2-${run}`, filters: [`in/${run}`], receiveMaximum: 5 });
+    await h.subscribed();
+    const pub = await publisher(broker.url());
+    await publishRange(pub, () => `in/${run}`, 0, 40);
+    await until(() => h.messages.length === 5);
+    h.messages[0]!.ack();
+    await sleep(200);
+    h.consumer.publish(range(0, 100).map((n) => ({ topic: `out/${run}/${n % 4}`, payload: `b${n}` })));
+    await until(() => h.consumer.stats().publishAcked === 100 && sub.received.length === 100, 2000, "all 100 acknowledged and delivered");
+  });
+
+  // No topic check in publish(): a topic the broker rejects (here a wildcard) makes it drop
+  // the connection; the message is resent first on every reconnect, so the broker drops
+  // every connection (Mosquitto 5: DISCONNECT 0x82; 3.1.1 and aedes: closed), nothing
+  // behind it is ever sent, and the inbound side reconnects forever (aedes also never
+  // PUBACKs the valid message before it, which is then resent each time).
+  it.fails("a publish the broker rejects as malformed does not block the ones behind it", async () => {
+    const run = uid();
+    const sub = await subscriber(broker, `out/${run}/#`);
+    const h = consume(broker, { clientId: `d3-${run}`, filters: [`in/${run}`] });
+    await h.subscribed();
+    h.consumer.publish([{ topic: `out/${run}/a`, payload: "1" }, { topic: `out/${run}/+/bad`, payload: "2" }, { topic: `out/${run}/b`, payload: "3" }]);
+    await until(() => sub.received.some((m) => m.topic === `out/${run}/b`), 3000, "the publish after the bad one");
+  });
+});
+
+describe("acking consumer publishing, known defects", () => {
+  // encodePublishes throws (RangeError from writeUInt16BE) for a topic over 65,535 bytes,
+  // after flushPublishes has already moved the whole batch into inFlight: publish() throws,
+  // the valid messages of that call are never sent and stay pending. Worse (not run here,
+  // it would crash the test process): on the next reconnect onConnack's flushPublishes
+  // throws the same error inside the socket's "data" handler, an uncaught exception.
+  it.fails("an over-long topic does not strand the valid messages of the same call", async () => {
+    const broker = brokers[1]!;
+    const run = uid();
+    const sub = await subscriber(broker, `out/${run}/#`);
+    const h = consume(broker, { clientId: `d4-${run}`, filters: [`in/${run}`] });
+    await h.subscribed();
+    try {
+      h.consumer.publish([{ topic: `out/${run}/ok`, payload: "1" }, { topic: `out/${run}/${"x".repeat(70_000)}`, payload: "2" }]);
+    } catch {
+      // rejecting the call is fine, as long as nothing of it is left half-sent
+    }
+    await sleep(300);
+    const stats = h.consumer.stats();
+    expect(stats.publishPending === 0 || sub.received.length === 1).toBe(true);
+    expect(stats.publishPending + stats.publishAcked + stats.publishFailed).toBeLessThanOrEqual(2);
+    expect(sub.received.filter((m) => m.topic !== `out/${run}/ok`)).toEqual([]);
+    expect(stats.publishPending).toBe(0);
   });
 });

@@ -81,9 +81,9 @@ async function followDevices(db: Db, rollout: RolloutRow, nowSec: number): Promi
             jsonb_build_object('firmware', s.reported->'firmware') AS reported,
             jsonb_build_object('reported', jsonb_build_object('firmware', s.metadata->'reported'->'firmware')) AS metadata,
             (s.last_seen_at IS NULL OR s.last_seen_at < to_timestamp($2) - make_interval(secs => $3)) AS silent,
-            coalesce((SELECT min((c->>'v')::int) <= e.notified_version + 1 FROM jsonb_array_elements(s.changes) c), false) AS history_covers,
+            coalesce((SELECT min((c->>'v')::int) <= e.notified_version + 1 FROM jsonb_array_elements(s.changes::jsonb) c), false) AS history_covers,
             coalesce((SELECT bool_or(jsonb_typeof(c->'reported'->'firmware') = 'object' AND c->'reported'->'firmware' ? 'status')
-                        FROM jsonb_array_elements(s.changes) c WHERE (c->>'v')::int > e.notified_version), false) AS status_reported_since
+                        FROM jsonb_array_elements(s.changes::jsonb) c WHERE (c->>'v')::int > e.notified_version), false) AS status_reported_since
        FROM rollout_executions e JOIN device_shadows s ON s.device_id = e.device_id
       WHERE e.rollout_id = $1 AND e.state IN ('notified', 'in_progress')
         AND (s.version > coalesce(e.observed_version, -1) OR e.deadline_at <= to_timestamp($2))`,

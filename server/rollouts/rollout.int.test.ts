@@ -440,7 +440,7 @@ describe("rollout controller, end to end", () => {
     expect(ids.filter((d) => JSON.stringify(deltas.get(d)) !== JSON.stringify({ deviceId: d, versions: [TARGET], published: 1 }))).toEqual([]);
     // The shadow's own history agrees: one desired change per device.
     const { rows: history } = await pool.query<{ device_id: string; n: number }>(
-      `SELECT device_id, (SELECT count(*) FROM jsonb_array_elements(changes) c WHERE c ? 'desired')::int AS n FROM device_shadows WHERE device_id = ANY($1::text[])`,
+      `SELECT device_id, (SELECT count(*) FROM jsonb_array_elements(changes::jsonb) c WHERE c ? 'desired')::int AS n FROM device_shadows WHERE device_id = ANY($1::text[])`,
       [ids],
     );
     expect(history.filter((h) => h.n !== 1)).toEqual([]);

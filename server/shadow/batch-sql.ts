@@ -38,7 +38,8 @@ function cachedJson(value: object): string {
   let text = memo[JSON_TEXT];
   if (text === undefined) {
     text = JSON.stringify(value);
-    memo[JSON_TEXT] = text;
+    // Not enumerable: invisible to anything that walks or compares the value.
+    Object.defineProperty(memo, JSON_TEXT, { value: text });
   }
   return text;
 }
@@ -152,7 +153,7 @@ export function batchStatement(rollups: boolean): string {
   return `/* ingest batch */
 WITH u AS MATERIALIZED (
   SELECT id, ev, es, seen, online, clock, skew, fw, v, s,
-         reported::jsonb AS reported, metadata::jsonb AS metadata, changes::jsonb AS changes, desired::jsonb AS desired
+         reported::jsonb AS reported, metadata::json AS metadata, changes::json AS changes, desired::jsonb AS desired
     FROM ROWS FROM (
       json_to_recordset($1::json) AS (id text, ev int, es bigint, seen float8, online boolean, clock float8, skew real, fw text, v int, s bigint),
       unnest(string_to_array($7::text, chr(30), '${NO_DOCUMENT}')), unnest(string_to_array($8::text, chr(30), '${NO_DOCUMENT}')),

@@ -41,8 +41,8 @@ export async function applyDesiredChanges(client: pg.PoolClient, changes: Desire
   // One jsonb parameter for the whole set: escaping text[] parameters costs more than the write.
   const rowsParam = JSON.stringify(updates);
   await client.query(
-    `UPDATE device_shadows AS s SET version = u.version, desired = u.desired::jsonb, metadata = u.metadata::jsonb,
-            changes = u.changes::jsonb, updated_at = now()
+    `UPDATE device_shadows AS s SET version = u.version, desired = u.desired::jsonb, metadata = u.metadata::json,
+            changes = u.changes::json, updated_at = now()
        FROM jsonb_to_recordset($1::jsonb) AS u(id text, version int, desired text, metadata text, changes text)
       WHERE s.device_id = u.id`,
     [rowsParam],
