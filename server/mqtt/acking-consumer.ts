@@ -163,6 +163,66 @@ function encodePublishes(items: ReadonlyArray<{ msg: Outgoing; id: number }>, pr
   return buf;
 }
 
+/**
+ * Splits a stream into MQTT packets. PUBLISH packets (nearly all the traffic)
+ * are read here, with the payload a view into the received chunk; every other
+ * packet goes whole to mqtt-packet's parser. Returns what is left of `buf` (an
+ * incomplete packet) or throws on a malformed one.
+ */
+export function splitPackets(buf: Buffer, protocolVersion: 4 | 5, onPublish: (packet: IPublishPacket) => void, other: (frame: Buffer) => void): Buffer | null {
+  let at = 0;
+  while (buf.length - at >= 2) {
+    let remaining = 0;
+    let i = at + 1;
+    for (let shift = 1; ; shift *= 128, i++) {
+      if (i >= buf.length) return buf.subarray(at);
+      if (i - at > 4) throw new Error("remaining length longer than 4 bytes");
+      const byte = buf[i]!;
+      remaining += (byte & 0x7f) * shift;
+      if ((byte & 0x80) === 0) break;
+    }
+    const start = i + 1;
+    const end = start + remaining;
+    if (end > buf.length) return buf.subarray(at);
+    const first = buf[at]!;
+    if (first >> 4 === 3) onPublish(readPublish(buf, first, start, end, protocolVersion));
+    else other(buf.subarray(at, end));
+    at = end;
+  }
+  return at === buf.length ? null : buf.subarray(at);
+}
+
+function readPublish(buf: Buffer, first: number, start: number, end: number, protocolVersion: 4 | 5): IPublishPacket {
+  const qos = (first >> 1) & 3;
+  if (qos === 3) throw new Error("PUBLISH with QoS 3");
+  let at = start;
+  if (end - at < 2) throw new Error("PUBLISH shorter than its topic length");
+  const topicLength = buf.readUInt16BE(at);
+  at += 2;
+  if (at + topicLength > end) throw new Error("PUBLISH topic runs past the packet");
+  const topic = buf.toString("utf8", at, at + topicLength);
+  at += topicLength;
+  let messageId: number | undefined;
+  if (qos > 0) {
+    if (at + 2 > end) throw new Error("PUBLISH without its packet identifier");
+    messageId = buf.readUInt16BE(at);
+    at += 2;
+  }
+  if (protocolVersion === 5) {
+    // Properties (none we asked for: no topic aliases, no subscription ids): skipped.
+    let length = 0;
+    for (let shift = 1; ; shift *= 128) {
+      if (at >= end || shift > 128 ** 3) throw new Error("PUBLISH properties malformed");
+      const byte = buf[at++]!;
+      length += (byte & 0x7f) * shift;
+      if ((byte & 0x80) === 0) break;
+    }
+    at += length;
+    if (at > end) throw new Error("PUBLISH properties run past the packet");
+  }
+  return { cmd: "publish", topic, payload: buf.subarray(at, end), qos: qos as 0 | 1 | 2, dup: (first & 0x08) !== 0, retain: (first & 0x01) !== 0, messageId };
+}
+
 export function startAckingConsumer(options: AckingConsumerOptions): AckingConsumer {
   const url = new URL(options.url);
   if (url.protocol !== "mqtt:" && url.protocol !== "tcp:") throw new Error(`acking consumer: unsupported URL ${options.url} (mqtt://host:port)`);
@@ -360,9 +420,20 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     };
     current = conn;
     let lastError: Error | undefined;
+    const malformed = (err: Error) => teardown(conn, mqttError(`acking consumer: malformed packet from broker: ${err.message}`));
     parser.on("packet", (packet) => onPacket(conn, packet));
-    parser.on("error", (err: Error) => teardown(conn, mqttError(`acking consumer: malformed packet from broker: ${err.message}`)));
-    socket.on("data", (chunk: Buffer) => parser.parse(chunk));
+    parser.on("error", malformed);
+    const onPublish = (packet: IPublishPacket) => onPacket(conn, packet);
+    const other = (frame: Buffer) => parser.parse(frame);
+    let partial: Buffer | null = null;
+    socket.on("data", (chunk: Buffer) => {
+      if (conn.closed) return;
+      try {
+        partial = splitPackets(partial ? Buffer.concat([partial, chunk]) : chunk, protocolVersion, onPublish, other);
+      } catch (err) {
+        malformed(err as Error);
+      }
+    });
     socket.on("error", (err) => (lastError = err));
     socket.on("close", () => {
       const why = lastError ? `failed: ${lastError.message}` : "was closed by the broker";
