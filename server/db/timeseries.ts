@@ -155,6 +155,26 @@ function nullable<T, R>(value: T | null | undefined, map: (v: T) => R): R | null
   return value === null || value === undefined ? null : map(value);
 }
 
+/** The columns of shadow_events every writer fills, in this order. */
+export const SHADOW_EVENT_COLUMNS =
+  "device_id, server_time, device_time, kind, outcome, code, seq, version, accepted_version, clock_skew_sec, payload";
+
+/**
+ * The per-minute counts upsert (plain PostgreSQL) over `source`, a query of
+ * (server time, outcome) rows without the `info` ones. Buckets are upserted in
+ * time order, so concurrent writers lock them in the same order and cannot
+ * deadlock on each other.
+ */
+export function rollupUpsertSql(source: string): string {
+  return `INSERT INTO shadow_events_1m AS r (bucket, accepted, duplicate, rejected)
+     SELECT date_trunc('minute', u.t, 'UTC'),
+            count(*) FILTER (WHERE u.o = 'accepted'), count(*) FILTER (WHERE u.o = 'duplicate'), count(*) FILTER (WHERE u.o = 'rejected')
+       FROM (${source}) AS u(t, o)
+      GROUP BY 1 ORDER BY 1
+     ON CONFLICT (bucket) DO UPDATE
+       SET accepted = r.accepted + EXCLUDED.accepted, duplicate = r.duplicate + EXCLUDED.duplicate, rejected = r.rejected + EXCLUDED.rejected`;
+}
+
 /**
  * Writes a batch in one statement (arrays unnested server-side), so a batch
  * costs one round trip whatever its size. Run it in the ingest transaction,
@@ -163,8 +183,7 @@ function nullable<T, R>(value: T | null | undefined, map: (v: T) => R): R | null
 export async function insertShadowEvents(db: Db, rows: readonly ShadowEvent[]): Promise<number> {
   if (rows.length === 0) return 0;
   const result = await db.query(
-    `INSERT INTO shadow_events (device_id, server_time, device_time, kind, outcome, code, seq, version,
-                                accepted_version, clock_skew_sec, payload)
+    `INSERT INTO shadow_events (${SHADOW_EVENT_COLUMNS})
      SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
                           $7::bigint[], $8::integer[], $9::integer[], $10::real[], $11::jsonb[])`,
     [
@@ -187,26 +206,13 @@ export async function insertShadowEvents(db: Db, rows: readonly ShadowEvent[]): 
 /**
  * Adds a batch to the per-minute counts on plain PostgreSQL (the continuous
  * aggregate does it on TimescaleDB). Call it in the same transaction as
- * insertShadowEvents so that a rolled-back batch is not counted. Buckets are
- * upserted in time order, so concurrent workers lock them in the same order
- * and cannot deadlock on each other.
+ * insertShadowEvents so that a rolled-back batch is not counted.
  */
 export async function bumpRollups(db: Db, rows: readonly Pick<ShadowEvent, "serverTime" | "outcome">[]): Promise<void> {
   const counted = rows.filter((r) => r.outcome !== "info");
   if (counted.length === 0 || (await detectTimeseriesMode(db)) === "timescale") return;
   await db.query(
-    `INSERT INTO shadow_events_1m AS r (bucket, accepted, duplicate, rejected)
-     SELECT date_trunc('minute', t, 'UTC') AS bucket,
-            count(*) FILTER (WHERE o = 'accepted'),
-            count(*) FILTER (WHERE o = 'duplicate'),
-            count(*) FILTER (WHERE o = 'rejected')
-     FROM unnest($1::timestamptz[], $2::text[]) AS u(t, o)
-     GROUP BY 1
-     ORDER BY 1
-     ON CONFLICT (bucket) DO UPDATE
-       SET accepted = r.accepted + EXCLUDED.accepted,
-           duplicate = r.duplicate + EXCLUDED.duplicate,
-           rejected = r.rejected + EXCLUDED.rejected`,
+    rollupUpsertSql("SELECT * FROM unnest($1::timestamptz[], $2::text[])"),
     [counted.map((r) => r.serverTime.toISOString()), counted.map((r) => r.outcome)],
   );
 }

@@ -16,7 +16,7 @@
 // shadow row (its kept changes, its desired metadata) is the same object from
 // batch to batch, so its JSON is made once and reused. Dates travel as epoch
 // milliseconds.
-import type { ShadowEvent } from "@/server/db/timeseries.ts";
+import { rollupUpsertSql, SHADOW_EVENT_COLUMNS, type ShadowEvent } from "@/server/db/timeseries.ts";
 import { RawJson } from "./batch-rules.ts";
 import type { BatchWrite, FindingCheck, FindingWrite, ReplayKeyWrite, ShadowWrite } from "./mutations.ts";
 
@@ -134,13 +134,7 @@ export function batchParams(batch: BatchWrite): unknown[] {
 
 const ROLLUPS = `,
 rollups AS (
-  INSERT INTO shadow_events_1m AS r (bucket, accepted, duplicate, rejected)
-  SELECT date_trunc('minute', to_timestamp(e.t / 1000), 'UTC'),
-         count(*) FILTER (WHERE e.o = 'accepted'), count(*) FILTER (WHERE e.o = 'duplicate'), count(*) FILTER (WHERE e.o = 'rejected')
-    FROM ev e WHERE (SELECT go FROM gate) AND e.o <> 'info'
-   GROUP BY 1 ORDER BY 1
-  ON CONFLICT (bucket) DO UPDATE
-    SET accepted = r.accepted + EXCLUDED.accepted, duplicate = r.duplicate + EXCLUDED.duplicate, rejected = r.rejected + EXCLUDED.rejected
+  ${rollupUpsertSql("SELECT to_timestamp(e.t / 1000), e.o FROM ev e WHERE (SELECT go FROM gate) AND e.o <> 'info'")}
 )`;
 
 /**
@@ -199,7 +193,7 @@ ev AS MATERIALIZED (
   SELECT * FROM json_to_recordset($3::json) AS e(d text, t float8, dt float8, k text, o text, c text, s bigint, v int, a int, sk real, p jsonb)
 ),
 events AS (
-  INSERT INTO shadow_events (device_id, server_time, device_time, kind, outcome, code, seq, version, accepted_version, clock_skew_sec, payload)
+  INSERT INTO shadow_events (${SHADOW_EVENT_COLUMNS})
   SELECT e.d, to_timestamp(e.t / 1000), to_timestamp(e.dt / 1000), e.k, e.o, e.c, e.s, e.v, e.a, e.sk, e.p
     FROM ev e WHERE (SELECT go FROM gate)
 )${rollups ? ROLLUPS : ""},
