@@ -102,7 +102,8 @@ type Connection = {
   sendWindow: number; // the broker's Receive Maximum for our publishes
 };
 
-type Outgoing = { topic: string; payload: string | Buffer; dup: boolean };
+/** `id`: the packet id it was last sent with (a resend into a surviving session keeps it, MQTT-4.4.0-1). */
+type Outgoing = { topic: string; payload: string | Buffer; dup: boolean; id?: number };
 
 const REASONS: Record<number, string> = {
   0x01: "unacceptable protocol version (an MQTT 3.1.1 broker: use protocolVersion 4)",
@@ -133,6 +134,14 @@ const MAX_QUEUED_PUBLISHES = 200_000;
 
 function varintLength(n: number): number {
   return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
+}
+
+/** Why a topic cannot be published to, or null. */
+export function invalidTopic(topic: string): string | null {
+  if (topic === "") return "empty topic";
+  if (/[+#\u0000]/.test(topic)) return "wildcards and NUL are not allowed in a topic name";
+  if (Buffer.byteLength(topic) > 65_535) return "topic longer than 65,535 bytes";
+  return null;
 }
 
 /** QoS 1 PUBLISH packets, back to back in one buffer (no properties). */
@@ -234,6 +243,7 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
   const protocolVersion = options.protocolVersion ?? 5;
   const keepaliveSec = options.keepaliveSec ?? 30;
   const receiveMaximum = Math.min(Math.max(1, options.receiveMaximum ?? 2000), 65_535);
+  const holdLimit = Math.max(4 * receiveMaximum, 10_000);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const report = (err: Error) => options.onError?.(err);
   const counters = { epoch: 0, connects: 0, received: 0, duplicates: 0, acked: 0, published: 0, publishAcked: 0, publishFailed: 0 };
@@ -276,7 +286,8 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     const batch = outQueue.length <= room ? outQueue : outQueue.slice(0, room);
     outQueue = outQueue.length <= room ? [] : outQueue.slice(room);
     const items = batch.map((msg) => {
-      const id = takePublishId();
+      const id = msg.id !== undefined && !inFlight.has(msg.id) ? msg.id : takePublishId();
+      msg.id = id;
       inFlight.set(id, msg);
       return { msg, id };
     });
@@ -353,10 +364,11 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
         if (packet.qos === 2) return report(mqttError(`acking consumer: unexpected QoS 2 message on ${packet.topic}`));
         // Mosquitto 2.0.11 lets one PUBACK release a whole window of queued messages, so the
         // broker alone does not bound what we hold: hold back what is over the window (in
-        // order) and stop reading until acks make room.
+        // order). Reading goes on (the PUBACKs of our own publishes must get through) until
+        // the held ones pass holdLimit; only then does the socket push back.
         if (conn.held.length === 0 && (packet.qos === 0 || conn.unacked.size < receiveMaximum)) return deliver(conn, packet);
         conn.held.push(packet);
-        conn.socket.pause();
+        if (conn.held.length >= holdLimit) conn.socket.pause();
         return;
       }
       case "disconnect": {
@@ -378,8 +390,13 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     const keepaliveMs = (packet.properties?.serverKeepAlive ?? keepaliveSec) * 1000;
     if (keepaliveMs > 0) conn.timer = setInterval(keepalive, keepaliveMs, conn, keepaliveMs);
     conn.sendWindow = packet.properties?.receiveMaximum ?? MAX_PACKET_ID;
-    // Resent publishes are DUPs only to a session that may have seen them.
-    if (!packet.sessionPresent) for (const m of outQueue) m.dup = false;
+    // Resent publishes are DUPs (with their packet ids) only to a session that may have seen them.
+    if (!packet.sessionPresent) {
+      for (const m of outQueue) {
+        m.dup = false;
+        m.id = undefined;
+      }
+    }
     options.onConnect?.({ sessionPresent: packet.sessionPresent, epoch: conn.epoch });
     if (!leaving) send(conn, { cmd: "subscribe", messageId: 1, subscriptions: options.filters.map((topic) => ({ topic, qos: 1 })) });
     flushPublishes(conn);
@@ -457,7 +474,16 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     stats: () => ({ ...counters, connected: isConnected(), unacked: current?.unacked.size ?? 0, publishPending: inFlight.size + outQueue.length }),
     publish(messages) {
       if (messages.length === 0) return;
-      for (const { topic, payload } of messages) outQueue.push({ topic, payload, dup: false });
+      for (const { topic, payload } of messages) {
+        const invalid = invalidTopic(topic);
+        if (invalid) {
+          // The broker would drop the connection over it (and it would be resent first forever).
+          counters.publishFailed++;
+          report(mqttError(`acking consumer: not publishing to ${JSON.stringify(topic.slice(0, 200))}: ${invalid}`));
+          continue;
+        }
+        outQueue.push({ topic, payload, dup: false });
+      }
       const over = outQueue.length - MAX_QUEUED_PUBLISHES;
       if (over > 0) {
         outQueue.splice(0, over);
@@ -486,9 +512,20 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
       stopping = true;
       if (reconnectTimer) clearTimeout(reconnectTimer);
       const conn = current;
-      if (conn === null) return;
+      const dropUnsent = () => {
+        const unsent = inFlight.size + outQueue.length;
+        if (unsent === 0) return;
+        counters.publishFailed += unsent;
+        inFlight.clear();
+        outQueue = [];
+        report(mqttError(`acking consumer: stopped with ${unsent} publishes not acknowledged by the broker`));
+      };
+      if (conn === null) return dropUnsent();
       if (graceful && conn.ready && !conn.closed) {
         flushAcks(conn);
+        // Reading may be paused over held messages (which stay unacknowledged: the broker
+        // redelivers them); the PUBACKs of our publishes must get through.
+        conn.socket.resume();
         // What was answered should reach the broker before we leave (bounded: it may be gone).
         if (inFlight.size > 0 || outQueue.length > 0) {
           await new Promise<void>((resolve) => {
@@ -502,7 +539,6 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
         }
         send(conn, protocolVersion === 5 ? { cmd: "disconnect", reasonCode: 0 } : { cmd: "disconnect" });
         conn.socket.end();
-        conn.socket.resume(); // a full window paused reading; the close must still be seen
         const forced = setTimeout(() => teardown(conn), 2000);
         await conn.closedPromise;
         clearTimeout(forced);
@@ -510,6 +546,7 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
         teardown(conn);
         await conn.closedPromise;
       }
+      dropUnsent();
     },
   };
 }

@@ -92,9 +92,9 @@ export async function startIngestService() {
       }
       accepting = false;
       await ingest.drain();
+      syncQueue.flush(); // the rate limit yields to leaving: these go out with the rest
       await consumer.stop({ graceful: true });
       await outbox.stop();
-      syncQueue.flush();
       clearInterval(liveTimer);
       await publisher.stop();
     },
