@@ -2,11 +2,11 @@ import { generate, parser as createParser, type IPublishPacket, type Packet } fr
 import { describe, expect, it } from "vitest";
 import { splitPackets } from "./acking-consumer.ts";
 
-type Seen = { publishes: IPublishPacket[]; others: Packet[] };
+type Seen = { publishes: IPublishPacket[]; pubacks: Array<{ id: number; code: number }>; others: Packet[] };
 
 /** Feeds `stream` in chunks of the given sizes (cycled), carrying what is left over as the consumer does. */
 function feed(stream: Buffer, sizes: number[], protocolVersion: 4 | 5): Seen {
-  const seen: Seen = { publishes: [], others: [] };
+  const seen: Seen = { publishes: [], pubacks: [], others: [] };
   const parser = createParser({ protocolVersion });
   parser.on("packet", (p) => seen.others.push(p));
   parser.on("error", (err) => {
@@ -16,7 +16,11 @@ function feed(stream: Buffer, sizes: number[], protocolVersion: 4 | 5): Seen {
   for (let at = 0, i = 0; at < stream.length; i++) {
     const chunk = stream.subarray(at, at + sizes[i % sizes.length]!);
     at += chunk.length;
-    partial = splitPackets(partial ? Buffer.concat([partial, chunk]) : chunk, protocolVersion, (p) => seen.publishes.push(p), (frame) => parser.parse(frame));
+    partial = splitPackets(partial ? Buffer.concat([partial, chunk]) : chunk, protocolVersion, {
+      publish: (p) => seen.publishes.push(p),
+      puback: (id, code) => seen.pubacks.push({ id, code }),
+      other: (frame) => parser.parse(frame),
+    });
   }
   expect(partial).toBeNull();
   return seen;
@@ -42,6 +46,8 @@ describe("splitPackets", () => {
         publish(3, { topic: "fleet/gerät-ü/status", payload: Buffer.alloc(20_000, 0x61) }), // 3-byte remaining length
         publish(4, { payload: Buffer.alloc(0) }),
         { cmd: "pingresp" },
+        { cmd: "puback", messageId: 7 },
+        ...(protocolVersion === 5 ? [{ cmd: "puback", messageId: 8, reasonCode: 0x10 } as Packet, { cmd: "puback", messageId: 9, reasonCode: 0x87, properties: { reasonString: "not authorized" } } as Packet] : []),
         { cmd: "suback", messageId: 1, granted: [1, 1], ...(protocolVersion === 5 ? { reasonCode: 0 } : {}) } as Packet,
         ...(protocolVersion === 5
           ? [publish(5, { properties: { payloadFormatIndicator: true, contentType: "application/json", userProperties: { a: "b" } } })]
@@ -49,14 +55,22 @@ describe("splitPackets", () => {
         ...Array.from({ length: 300 }, (_, i) => publish(100 + i)),
       ];
       const stream = Buffer.concat(packets.map((p) => generate(p, { protocolVersion })));
-      const expected = { publishes: [] as IPublishPacket[], others: [] as Packet[] };
+      const expected = { publishes: [] as IPublishPacket[], pubacks: [] as Array<{ id: number; code: number }>, others: [] as Packet[] };
       const reference = createParser({ protocolVersion });
-      reference.on("packet", (p) => (p.cmd === "publish" ? expected.publishes.push(p) : expected.others.push(p)));
+      reference.on("packet", (p) =>
+        p.cmd === "publish"
+          ? expected.publishes.push(p)
+          : p.cmd === "puback"
+            ? expected.pubacks.push({ id: p.messageId!, code: p.reasonCode ?? 0 })
+            : expected.others.push(p),
+      );
       reference.parse(stream);
 
       for (const sizes of [[stream.length], [1], [2, 3, 5], [7, 4096], [65_536]]) {
         const seen = feed(stream, sizes, protocolVersion);
         expect(seen.others.map((p) => p.cmd)).toEqual(expected.others.map((p) => p.cmd));
+        expect(seen.pubacks).toEqual(expected.pubacks);
+        expect(seen.pubacks.length).toBe(protocolVersion === 5 ? 3 : 1);
         expect(seen.publishes).toHaveLength(expected.publishes.length);
         seen.publishes.forEach((p, i) => {
           const want = expected.publishes[i]!;
@@ -72,24 +86,27 @@ describe("splitPackets", () => {
   it("keeps an incomplete packet for the next chunk", () => {
     const whole = generate(publish(7), { protocolVersion: 5 });
     const seen: IPublishPacket[] = [];
-    const rest = splitPackets(whole.subarray(0, whole.length - 1), 5, (p) => seen.push(p), () => {});
+    const on = { publish: (p: IPublishPacket) => seen.push(p), puback: () => {}, other: () => {} };
+    const rest = splitPackets(whole.subarray(0, whole.length - 1), 5, on);
     expect(seen).toHaveLength(0);
     expect(rest?.length).toBe(whole.length - 1);
-    expect(splitPackets(Buffer.concat([rest!, whole.subarray(-1)]), 5, (p) => seen.push(p), () => {})).toBeNull();
+    expect(splitPackets(Buffer.concat([rest!, whole.subarray(-1)]), 5, on)).toBeNull();
     expect(seen.map((p) => p.topic)).toEqual(["fleet/dev-7/shadow/update"]);
   });
 
   it("refuses malformed packets instead of reading past them", () => {
-    const noop = () => {};
+    const noop = { publish: () => {}, puback: () => {}, other: () => {} };
     // Remaining length with a fifth continuation byte.
-    expect(() => splitPackets(Buffer.from([0x32, 0xff, 0xff, 0xff, 0xff, 0x01]), 5, noop, noop)).toThrow(/remaining length/);
+    expect(() => splitPackets(Buffer.from([0x32, 0xff, 0xff, 0xff, 0xff, 0x01]), 5, noop)).toThrow(/remaining length/);
     // Topic length beyond the packet.
-    expect(() => splitPackets(Buffer.from([0x30, 0x03, 0x00, 0x09, 0x61]), 4, noop, noop)).toThrow(/topic/);
+    expect(() => splitPackets(Buffer.from([0x30, 0x03, 0x00, 0x09, 0x61]), 4, noop)).toThrow(/topic/);
     // QoS 3.
-    expect(() => splitPackets(Buffer.from([0x36, 0x04, 0x00, 0x01, 0x61, 0x00]), 4, noop, noop)).toThrow(/QoS 3/);
+    expect(() => splitPackets(Buffer.from([0x36, 0x04, 0x00, 0x01, 0x61, 0x00]), 4, noop)).toThrow(/QoS 3/);
     // QoS 1 without a packet id.
-    expect(() => splitPackets(Buffer.from([0x32, 0x03, 0x00, 0x01, 0x61]), 4, noop, noop)).toThrow(/packet identifier/);
+    expect(() => splitPackets(Buffer.from([0x32, 0x03, 0x00, 0x01, 0x61]), 4, noop)).toThrow(/packet identifier/);
+    // PUBACK without a packet id.
+    expect(() => splitPackets(Buffer.from([0x40, 0x01, 0x00]), 5, noop)).toThrow(/PUBACK/);
     // MQTT 5 properties longer than the packet.
-    expect(() => splitPackets(Buffer.from([0x32, 0x06, 0x00, 0x01, 0x61, 0x00, 0x01, 0x09]), 5, noop, noop)).toThrow(/properties/);
+    expect(() => splitPackets(Buffer.from([0x32, 0x06, 0x00, 0x01, 0x61, 0x00, 0x01, 0x09]), 5, noop)).toThrow(/properties/);
   });
 });

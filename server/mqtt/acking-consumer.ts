@@ -100,6 +100,7 @@ type Connection = {
   pingSentAt: number | null;
   timer: NodeJS.Timeout | undefined; // CONNACK timeout, then keepalive
   sendWindow: number; // the broker's Receive Maximum for our publishes
+  publishFlushQueued: boolean;
 };
 
 /** `id`: the packet id it was last sent with (a resend into a surviving session keeps it, MQTT-4.4.0-1). */
@@ -172,13 +173,21 @@ function encodePublishes(items: ReadonlyArray<{ msg: Outgoing; id: number }>, pr
   return buf;
 }
 
+export type PacketHandlers = {
+  publish(packet: IPublishPacket): void;
+  /** PUBACK of one of our publishes; reasonCode 0 when the packet has none. */
+  puback(messageId: number, reasonCode: number): void;
+  /** Any other packet, whole, for mqtt-packet's parser. */
+  other(frame: Buffer): void;
+};
+
 /**
- * Splits a stream into MQTT packets. PUBLISH packets (nearly all the traffic)
- * are read here, with the payload a view into the received chunk; every other
- * packet goes whole to mqtt-packet's parser. Returns what is left of `buf` (an
- * incomplete packet) or throws on a malformed one.
+ * Splits a stream into MQTT packets. PUBLISH and PUBACK packets (nearly all the
+ * traffic) are read here, a PUBLISH's payload a view into the received chunk;
+ * every other packet goes whole to mqtt-packet's parser. Returns what is left
+ * of `buf` (an incomplete packet) or throws on a malformed one.
  */
-export function splitPackets(buf: Buffer, protocolVersion: 4 | 5, onPublish: (packet: IPublishPacket) => void, other: (frame: Buffer) => void): Buffer | null {
+export function splitPackets(buf: Buffer, protocolVersion: 4 | 5, on: PacketHandlers): Buffer | null {
   let at = 0;
   while (buf.length - at >= 2) {
     let remaining = 0;
@@ -194,8 +203,12 @@ export function splitPackets(buf: Buffer, protocolVersion: 4 | 5, onPublish: (pa
     const end = start + remaining;
     if (end > buf.length) return buf.subarray(at);
     const first = buf[at]!;
-    if (first >> 4 === 3) onPublish(readPublish(buf, first, start, end, protocolVersion));
-    else other(buf.subarray(at, end));
+    const type = first >> 4;
+    if (type === 3) on.publish(readPublish(buf, first, start, end, protocolVersion));
+    else if (type === 4) {
+      if (remaining < 2) throw new Error("PUBACK without its packet identifier");
+      on.puback(buf.readUInt16BE(start), remaining > 2 ? buf[start + 2]! : 0);
+    } else on.other(buf.subarray(at, end));
     at = end;
   }
   return at === buf.length ? null : buf.subarray(at);
@@ -294,9 +307,29 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     conn.socket.write(encodePublishes(items, protocolVersion));
     counters.published += items.length;
   };
-  const noteDrained = () => {
-    if (drained && inFlight.size === 0 && outQueue.length === 0) drained();
+  // After PUBACKs: what they made room for goes out once per tick, as one write.
+  const flushPublishesSoon = (conn: Connection) => {
+    if (conn.publishFlushQueued) return;
+    conn.publishFlushQueued = true;
+    process.nextTick(() => {
+      conn.publishFlushQueued = false;
+      flushPublishes(conn);
+      if (drained && inFlight.size === 0 && outQueue.length === 0) drained();
+    });
   };
+  function onPuback(conn: Connection, messageId: number, code: number): void {
+    conn.lastInboundAt = Date.now();
+    const sent = inFlight.get(messageId);
+    if (!sent) return;
+    inFlight.delete(messageId);
+    counters.publishAcked++;
+    // 0x10: accepted, no subscriber matched (a device not connected now).
+    if (code >= 0x80) {
+      counters.publishFailed++;
+      report(mqttError(`acking consumer: broker refused a publish to ${sent.topic}: ${reason(code)}`, code));
+    }
+    flushPublishesSoon(conn);
+  }
 
   function teardown(conn: Connection, err?: Error): void {
     if (conn.closed) return;
@@ -344,21 +377,7 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
       case "suback": return onSuback(conn, packet);
       case "unsuback": unsubscribed?.(); return;
       case "pingresp": conn.pingSentAt = null; return;
-      case "puback": {
-        const sent = packet.messageId === undefined ? undefined : inFlight.get(packet.messageId);
-        if (!sent) return;
-        inFlight.delete(packet.messageId!);
-        counters.publishAcked++;
-        const code = packet.reasonCode ?? 0;
-        // 0x10: accepted, no subscriber matched (a device not connected now).
-        if (code >= 0x80) {
-          counters.publishFailed++;
-          report(mqttError(`acking consumer: broker refused a publish to ${sent.topic}: ${reason(code)}`, code));
-        }
-        flushPublishes(conn);
-        noteDrained();
-        return;
-      }
+      case "puback": return onPuback(conn, packet.messageId ?? 0, packet.reasonCode ?? 0);
       case "publish": {
         if (stopping || !conn.ready) return; // not acknowledged: the broker redelivers it
         if (packet.qos === 2) return report(mqttError(`acking consumer: unexpected QoS 2 message on ${packet.topic}`));
@@ -432,7 +451,7 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     let resolveClosed!: () => void;
     const conn: Connection = {
       epoch: ++counters.epoch, socket, ready: false, closed: false, readyAt: 0, unacked: new Set(), pendingAcks: [], held: [],
-      lastInboundAt: Date.now(), pingSentAt: null, closedPromise: new Promise((r) => (resolveClosed = r)), sendWindow: 0,
+      lastInboundAt: Date.now(), pingSentAt: null, closedPromise: new Promise((r) => (resolveClosed = r)), sendWindow: 0, publishFlushQueued: false,
       timer: setTimeout(() => teardown(conn, new Error(`acking consumer: no CONNACK from ${options.url} within ${connectTimeoutMs} ms`)), connectTimeoutMs),
     };
     current = conn;
@@ -440,13 +459,16 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     const malformed = (err: Error) => teardown(conn, mqttError(`acking consumer: malformed packet from broker: ${err.message}`));
     parser.on("packet", (packet) => onPacket(conn, packet));
     parser.on("error", malformed);
-    const onPublish = (packet: IPublishPacket) => onPacket(conn, packet);
-    const other = (frame: Buffer) => parser.parse(frame);
+    const handlers: PacketHandlers = {
+      publish: (packet) => onPacket(conn, packet),
+      puback: (messageId, code) => onPuback(conn, messageId, code),
+      other: (frame) => parser.parse(frame),
+    };
     let partial: Buffer | null = null;
     socket.on("data", (chunk: Buffer) => {
       if (conn.closed) return;
       try {
-        partial = splitPackets(partial ? Buffer.concat([partial, chunk]) : chunk, protocolVersion, onPublish, other);
+        partial = splitPackets(partial ? Buffer.concat([partial, chunk]) : chunk, protocolVersion, handlers);
       } catch (err) {
         malformed(err as Error);
       }
