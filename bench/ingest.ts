@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     messages: { type: "string", default: "30000" },
     "naive-messages": { type: "string", default: "3000" },
     publishers: { type: "string", default: "4" },
+    "pass-through-runs": { type: "string", default: "3" },
     rate: { type: "string", default: "2000" },
     "latency-seconds": { type: "string", default: "20" },
     soak: { type: "string", default: "0" },
@@ -58,6 +59,7 @@ if (args.help) {
   --messages N          updates for the pass-through and the real worker (default 30000)
   --naive-messages N    updates for the naive pipeline (default 3000; it is slow)
   --publishers P        gateway connections carrying the devices (default 4)
+  --pass-through-runs K (a) runs K times and keeps the fastest as the broker's limit (default 3)
   --rate R              updates/s of the latency run (default 2000)
   --latency-seconds S   length of the latency run (default 20)
   --soak MIN            run the latency phase for MIN minutes instead (memory-flat check)
@@ -83,6 +85,7 @@ const DEVICES = num("devices");
 const MESSAGES = num("messages");
 const NAIVE_MESSAGES = num("naive-messages");
 const PUBLISHERS = Math.max(1, num("publishers"));
+const PASS_THROUGH_RUNS = Math.max(1, num("pass-through-runs"));
 const RATE = num("rate");
 const SOAK_MIN = num("soak");
 const LATENCY_MS = SOAK_MIN > 0 ? SOAK_MIN * 60_000 : num("latency-seconds") * 1000;
@@ -124,13 +127,20 @@ async function main() {
   const start = AGED ? { seq: AGED_VERSION, version: AGED_VERSION } : { seq: 0, version: 0 };
 
   // (a) ----------------------------------------------------------------------
-  say(`(a) pass-through: ${MESSAGES} QoS 1 messages, ${PUBLISHERS} publishers → mosquitto → 1 MQTT.js subscriber`);
-  const ptCpu = new CpuMeter({ mosquitto: broker.pid }, pgStats, realDb.name);
-  await ptCpu.begin();
-  const pt = await passThrough(login, ids, MESSAGES, PUBLISHERS);
-  const ptCpuSplit = await ptCpu.end(MESSAGES);
-  if (!pt.complete) throw new Error(`pass-through lost messages: ${pt.received} of ${pt.total}`);
-  say(`    ${Math.round(pt.perSec)} msg/s (${pt.received} in ${pt.seconds.toFixed(2)} s)`);
+  // A run lasts well under a second, so one run is at the mercy of JIT warm-up and whatever
+  // else the machine does: the broker's limit is the best of several (the highest bar for the ratio).
+  say(`(a) pass-through: ${MESSAGES} QoS 1 messages, ${PUBLISHERS} publishers → mosquitto → 1 MQTT.js subscriber, best of ${PASS_THROUGH_RUNS}`);
+  const ptRuns: Array<{ run: Awaited<ReturnType<typeof passThrough>>; cpu: CpuSplit }> = [];
+  for (let i = 0; i < PASS_THROUGH_RUNS; i++) {
+    const ptCpu = new CpuMeter({ mosquitto: broker.pid }, pgStats, realDb.name);
+    await ptCpu.begin();
+    const run = await passThrough(login, ids, MESSAGES, PUBLISHERS);
+    const cpu = await ptCpu.end(MESSAGES);
+    if (!run.complete) throw new Error(`pass-through lost messages: ${run.received} of ${run.total}`);
+    say(`    run ${i + 1}: ${Math.round(run.perSec)} msg/s (${run.received} in ${run.seconds.toFixed(2)} s)`);
+    ptRuns.push({ run, cpu });
+  }
+  const { run: pt, cpu: ptCpuSplit } = ptRuns.reduce((best, r) => (r.run.perSec > best.run.perSec ? r : best));
 
   // (b) ----------------------------------------------------------------------
   say(`(b) naive pipeline: ${NAIVE_MESSAGES} updates, Prisma upsert + event insert per message, ack after commit`);
@@ -297,7 +307,7 @@ async function main() {
     experiments: EXPERIMENTS,
     workerCommand: worker.argv.join(" "),
     details: {
-      passThrough: { ...pt, seconds: round(pt.seconds, 3), perSec: Math.round(pt.perSec), cpu: ptCpuSplit },
+      passThrough: { ...pt, seconds: round(pt.seconds, 3), perSec: Math.round(pt.perSec), cpu: ptCpuSplit, runsPerSec: ptRuns.map((r) => Math.round(r.run.perSec)) },
       naive: { ...summarizeRun(naiveRun), dbTransactions: naiveTx, dbTxPerMessage: round(naiveTx / naiveRun.accepted, 3), cpu: naiveCpuSplit },
       warmup: summarizeRun(warm),
       real: { ...summarizeRun(realRun), cpu: realCpuSplit, probe: realProbe },
@@ -335,7 +345,11 @@ async function main() {
     ...(EXPERIMENTS.length > 0 ? ([["EXPERIMENT", EXPERIMENTS.join(", "), "worker patched by the bench: NOT the product as shipped"]] as Array<[string, string, string]>) : []),
     ["shadows", AGED ? "aged" : "fresh", AGED ? `as after ${AGED_VERSION} updates: 100-key replay window, 10 kept changes, reported + desired docs` : "empty at the start"],
     ["---", ""],
-    ["(a) pass-through msg/s", String(result.passThroughPerSec), `${MESSAGES} QoS 1 msgs, ${PUBLISHERS} pub → broker → 1 MQTT.js sub (auto-ack); ${cpuRow(ptCpuSplit)}`],
+    [
+      "(a) pass-through msg/s",
+      String(result.passThroughPerSec),
+      `best of ${ptRuns.map((r) => Math.round(r.run.perSec)).join(" / ")}; ${MESSAGES} QoS 1 msgs, ${PUBLISHERS} pub → broker → 1 MQTT.js sub (auto-ack); ${cpuRow(ptCpuSplit)}`,
+    ],
     ["(b) naive updates/s", String(result.naivePerSec), `${NAIVE_MESSAGES} msgs, ${result.details.naive.dbTxPerMessage} db tx/msg; ${cpuRow(naiveCpuSplit)}`],
     ["(c) real accepted updates/s", String(result.realPerSec), `${MESSAGES} msgs; steady ${result.realSteadyPerSec}/s; rejected ${realRun.rejected}`],
     ["    real / naive", `${result.ratioRealToNaive}×`, "target ≥ 10×"],
