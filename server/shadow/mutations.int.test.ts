@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from "@/server/db/test-database
 import { importDevices } from "@/server/devices/mutations.ts";
 import { decideBatch, type BatchMessage } from "./batch-rules.ts";
 import { loadShadows } from "./data.ts";
-import { ShadowConflict, writeIngestBatch } from "./mutations.ts";
+import { pruneReplayKeys, ShadowConflict, writeIngestBatch } from "./mutations.ts";
 
 const IDS = ["m-a", "m-b", "m-c", "m-d"];
 let db: TestDatabase;
@@ -89,5 +89,47 @@ describe("writeIngestBatch", () => {
     const after = await loadShadows(pool, ids);
     expect(ids.map((id) => after.get(id)!.state.version)).toEqual([7, 5, 6]);
     expect(await count("SELECT count(*)::text AS n FROM shadow_events WHERE device_id = 'm-a' AND outcome = 'accepted'")).toBe(7);
+  });
+});
+
+describe("pruneReplayKeys", () => {
+  it("drops exactly the keys outside each device's window, a few devices per statement", async () => {
+    const ids = ["p-a", "p-b", "p-c"];
+    const rows = ids.map((id, i) => ({ line: i + 2, id, type: "gw-edge", hardwareVersion: "rev-a", region: "eu-west", firmwareVersion: "4.1.0", tags: [] }));
+    await importDevices(rows, [], { type: "system", label: "mutations.int.test" }, {});
+    const lastSeq: Record<string, number> = { "p-a": 250, "p-b": 120, "p-c": 50 };
+    for (const id of ids) {
+      await pool.query("UPDATE device_shadows SET last_seq = $2 WHERE device_id = $1", [id, lastSeq[id]]);
+      await pool.query(
+        `INSERT INTO shadow_replay_keys (device_id, seq, version, device_time, accepted_version)
+         SELECT $1, i, i, 1700000000 + i, i FROM generate_series(1, $2::int) i`,
+        [id, lastSeq[id]],
+      );
+    }
+    const removed = await pruneReplayKeys(pool, 100, { devicesPerStatement: 2, pauseMs: 0 });
+    // p-a keeps 150..250, p-b keeps 20..120, p-c keeps all 50.
+    expect(removed).toBeGreaterThanOrEqual(149 + 19);
+    const kept = await pool.query<{ device_id: string; min: number; n: number }>(
+      "SELECT device_id, min(seq)::int AS min, count(*)::int AS n FROM shadow_replay_keys WHERE device_id = ANY($1) GROUP BY 1 ORDER BY 1",
+      [ids],
+    );
+    expect(kept.rows).toEqual([
+      { device_id: "p-a", min: 150, n: 101 },
+      { device_id: "p-b", min: 20, n: 101 },
+      { device_id: "p-c", min: 1, n: 50 },
+    ]);
+    expect(await pruneReplayKeys(pool, 100, { devicesPerStatement: 2, pauseMs: 0 })).toBe(0);
+  });
+
+  it("leaves the work to the worker already pruning", async () => {
+    const other = await pool.connect();
+    try {
+      await other.query("SELECT pg_advisory_lock($1)", [0x7072_756e]);
+      expect(await pruneReplayKeys(pool, 100)).toBeNull();
+      await other.query("SELECT pg_advisory_unlock($1)", [0x7072_756e]);
+      expect(await pruneReplayKeys(pool, 100)).toBe(0);
+    } finally {
+      other.release();
+    }
   });
 });

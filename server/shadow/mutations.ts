@@ -37,14 +37,54 @@ export type ReplayKeyWrite = { deviceId: string; s: number; v: number; t: number
 
 export type BatchWrite = { events: ShadowEvent[]; shadows: ShadowWrite[]; replayKeys: ReplayKeyWrite[]; findings: FindingWrite[]; checked: FindingCheck[] };
 
-/** Drops replay keys that fell out of their device's window (housekeeping, not the hot path). */
-export async function pruneReplayKeys(pool: pg.Pool, window: number): Promise<number> {
-  const { rowCount } = await pool.query(
-    `DELETE FROM shadow_replay_keys k USING device_shadows s
-      WHERE k.device_id = s.device_id AND k.seq < s.last_seq - $1`,
-    [window],
-  );
-  return rowCount ?? 0;
+const PRUNE_LOCK = 0x7072_756e; // "prun": one worker prunes at a time
+
+/**
+ * Drops replay keys that fell out of their device's window (housekeeping, not
+ * the hot path). Device by device range, `devicesPerStatement` at a time, each
+ * its own short transaction with a breath between them: one statement over a
+ * whole fleet would delete millions of rows in one go (seconds of WAL and I/O
+ * the ingest would queue behind). Returns the keys dropped, or null when
+ * another worker is pruning now.
+ */
+export async function pruneReplayKeys(
+  pool: pg.Pool,
+  window: number,
+  { devicesPerStatement = 2000, pauseMs = 20 }: { devicesPerStatement?: number; pauseMs?: number } = {},
+): Promise<number | null> {
+  const lock = await pool.connect();
+  let removed = 0;
+  let broken: Error | undefined;
+  try {
+    const { rows } = await lock.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [PRUNE_LOCK]);
+    if (!rows[0]?.ok) return null;
+    try {
+      for (let after = ""; ; ) {
+        const { rows: [chunk] } = await pool.query<{ last: string | null; deleted: number }>(
+          `WITH d AS MATERIALIZED (
+             SELECT device_id, last_seq FROM device_shadows WHERE device_id > $2 ORDER BY device_id LIMIT $3
+           ),
+           gone AS (
+             DELETE FROM shadow_replay_keys k USING d WHERE k.device_id = d.device_id AND k.seq < d.last_seq - $1 RETURNING 1
+           )
+           SELECT (SELECT max(device_id) FROM d) AS last, (SELECT count(*) FROM gone)::int AS deleted`,
+          [window, after, devicesPerStatement],
+        );
+        if (!chunk?.last) break;
+        removed += chunk.deleted;
+        after = chunk.last;
+        if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    } finally {
+      await lock.query("SELECT pg_advisory_unlock($1)", [PRUNE_LOCK]);
+    }
+  } catch (err) {
+    broken = err as Error;
+    throw err;
+  } finally {
+    lock.release(broken); // a connection that failed may still hold the lock: it is closed, not reused
+  }
+  return removed;
 }
 
 // A named statement is parsed and planned once per connection, which saves the database a
