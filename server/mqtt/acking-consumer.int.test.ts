@@ -937,3 +937,45 @@ describe("acking consumer publishing, over-long topics", () => {
     expect(h.consumer.stats().publishPending).toBe(0);
   });
 });
+
+describe("acking consumer publishing, packets over the broker's maximum", () => {
+  // The shipped Mosquitto config takes packets up to 262,144 bytes (max_packet_size) and
+  // says so in its CONNACK: a bigger answer would make it drop the connection, and as the
+  // first message resent on every reconnect, stop every answer behind it for good.
+  it("refuses an answer over the broker's Maximum Packet Size and sends the rest on the same connection", async () => {
+    const { startTestMosquitto } = await import("./test-broker.ts");
+    const shipped = await startTestMosquitto();
+    const errors: string[] = [];
+    const consumer = startAckingConsumer({
+      url: shipped.platformUrl,
+      clientId: `max-${uid()}`,
+      username: shipped.platformUsername,
+      password: shipped.platformPassword,
+      filters: [`in/${uid()}`],
+      onMessage: () => {},
+      onError: (err) => void errors.push(err.message),
+    });
+    const watcher = await connectAsync(shipped.platformUrl, { username: shipped.platformUsername, password: shipped.platformPassword, protocolVersion: 5 });
+    try {
+      const run = uid();
+      const received: string[] = [];
+      watcher.on("message", (topic) => received.push(topic));
+      await watcher.subscribeAsync(`fleet/${run}/#`, { qos: 1 });
+      await until(() => consumer.connected, 5000, "connected");
+      consumer.publish([
+        { topic: `fleet/${run}/a`, payload: "1" },
+        { topic: `fleet/${run}/huge`, payload: Buffer.alloc(300 * 1024, 0x61) },
+        { topic: `fleet/${run}/b`, payload: "3" },
+      ]);
+      await until(() => received.length === 2, 5000, "two answers");
+      await sleep(200);
+      expect(received.sort()).toEqual([`fleet/${run}/a`, `fleet/${run}/b`]);
+      expect(consumer.stats()).toMatchObject({ connects: 1, publishAcked: 2, publishFailed: 1, publishPending: 0 });
+      expect(errors.some((e) => /takes packets up to 262144 bytes/.test(e))).toBe(true);
+    } finally {
+      await watcher.endAsync();
+      await consumer.stop({ graceful: false });
+      await shipped.stop();
+    }
+  });
+});

@@ -1,10 +1,10 @@
 import { generate, parser as createParser, type IPublishPacket, type Packet } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { splitPackets } from "./acking-consumer.ts";
+import { packetFramer, packetLength, splitPackets } from "./acking-consumer.ts";
 
 type Seen = { publishes: IPublishPacket[]; pubacks: Array<{ id: number; code: number }>; others: Packet[] };
 
-/** Feeds `stream` in chunks of the given sizes (cycled), carrying what is left over as the consumer does. */
+/** Feeds `stream` in chunks of the given sizes (cycled) through the consumer's framer. */
 function feed(stream: Buffer, sizes: number[], protocolVersion: 4 | 5): Seen {
   const seen: Seen = { publishes: [], pubacks: [], others: [] };
   const parser = createParser({ protocolVersion });
@@ -12,17 +12,16 @@ function feed(stream: Buffer, sizes: number[], protocolVersion: 4 | 5): Seen {
   parser.on("error", (err) => {
     throw err;
   });
-  let partial: Buffer | null = null;
+  const frame = packetFramer(protocolVersion, {
+    publish: (p) => seen.publishes.push(p),
+    puback: (id, code) => seen.pubacks.push({ id, code }),
+    other: (frame) => parser.parse(frame),
+  });
   for (let at = 0, i = 0; at < stream.length; i++) {
     const chunk = stream.subarray(at, at + sizes[i % sizes.length]!);
     at += chunk.length;
-    partial = splitPackets(partial ? Buffer.concat([partial, chunk]) : chunk, protocolVersion, {
-      publish: (p) => seen.publishes.push(p),
-      puback: (id, code) => seen.pubacks.push({ id, code }),
-      other: (frame) => parser.parse(frame),
-    });
+    frame(chunk);
   }
-  expect(partial).toBeNull();
   return seen;
 }
 
@@ -82,6 +81,32 @@ describe("splitPackets", () => {
       }
     });
   }
+
+  it("joins a large packet's chunks once, however many there are", () => {
+    const big = publish(9, { payload: Buffer.alloc(3 * 1024 * 1024, 0x62) });
+    const stream = Buffer.concat([generate(big, { protocolVersion: 5 }), generate(publish(10), { protocolVersion: 5 })]);
+    const concat = Buffer.concat;
+    let joins = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+      joins++;
+      return concat(list, total);
+    }) as typeof Buffer.concat;
+    try {
+      const seen = feed(stream, [1, 16 * 1024], 5);
+      expect(seen.publishes.map((p) => (p.payload as Buffer).length)).toEqual([3 * 1024 * 1024, (publish(10).payload as Buffer).length]);
+    } finally {
+      Buffer.concat = concat;
+    }
+    expect(joins).toBeLessThanOrEqual(3);
+  });
+
+  it("knows a packet's length from its fixed header", () => {
+    expect(packetLength(Buffer.from([0x30]))).toBeNull();
+    expect(packetLength(Buffer.from([0x30, 0x05]))).toBe(7);
+    expect(packetLength(Buffer.from([0x30, 0x80]))).toBeNull();
+    expect(packetLength(Buffer.from([0x30, 0x80, 0x01]))).toBe(3 + 128);
+    expect(packetLength(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]))).toBe(5 + 268_435_455);
+  });
 
   it("keeps an incomplete packet for the next chunk", () => {
     const whole = generate(publish(7), { protocolVersion: 5 });

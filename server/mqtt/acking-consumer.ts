@@ -8,8 +8,8 @@
 // The same connection also publishes (QoS 1) what its owner answers: a whole
 // batch of answers is encoded into one buffer and written at once, in flight up
 // to the broker's Receive Maximum, the rest queued in order; unacknowledged ones
-// are sent again after a reconnect (DUP when the session survived). The
-// answers and the acknowledgements they follow leave in one write.
+// are sent again after a reconnect (DUP when the session survived). Both go
+// out once per tick, the acknowledgements first, then the answers, one write each.
 //
 // Guarantees: an ack() only ever acknowledges its own delivery on the connection
 // it arrived on; after a reconnect it is a no-op and the broker redelivers the
@@ -100,7 +100,9 @@ type Connection = {
   pingSentAt: number | null;
   timer: NodeJS.Timeout | undefined; // CONNACK timeout, then keepalive
   sendWindow: number; // the broker's Receive Maximum for our publishes
+  maxPacketSize: number; // the broker's Maximum Packet Size (MQTT 5), else the protocol's
   publishFlushQueued: boolean;
+  heldBytes: number; // payload bytes of `held`
 };
 
 /** `id`: the packet id it was last sent with (a resend into a surviving session keeps it, MQTT-4.4.0-1). */
@@ -132,6 +134,10 @@ const FIRST_PUBLISH_ID = 3;
 const MAX_PACKET_ID = 65_535;
 /** Answers kept while the broker is away; past this the oldest go (a device asks again). */
 const MAX_QUEUED_PUBLISHES = 200_000;
+/** The largest packet the remaining length can describe (MQTT: 268,435,455 bytes after the fixed header). */
+const MAX_MQTT_PACKET = 268_435_460;
+/** Held inbound payload bytes past which reading pauses, whatever their count. */
+const HOLD_BYTES = 64 * 1024 * 1024;
 
 function varintLength(n: number): number {
   return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
@@ -145,18 +151,22 @@ export function invalidTopic(topic: string): string | null {
   return null;
 }
 
+type PublishSize = { topicBytes: number; remaining: number; total: number };
+
+/** The size of a QoS 1 PUBLISH without properties: its topic's bytes, its remaining length, the whole packet. */
+function publishSize(msg: Outgoing, protocolVersion: 4 | 5): PublishSize {
+  const topicBytes = Buffer.byteLength(msg.topic);
+  const payloadBytes = typeof msg.payload === "string" ? Buffer.byteLength(msg.payload) : msg.payload.length;
+  const remaining = 2 + topicBytes + 2 + (protocolVersion === 5 ? 1 : 0) + payloadBytes;
+  return { topicBytes, remaining, total: 1 + varintLength(remaining) + remaining };
+}
+
 /** QoS 1 PUBLISH packets, back to back in one buffer (no properties). */
-function encodePublishes(items: ReadonlyArray<{ msg: Outgoing; id: number }>, protocolVersion: 4 | 5): Buffer {
-  const sizes = items.map(({ msg }) => {
-    const topicBytes = Buffer.byteLength(msg.topic);
-    const payloadBytes = typeof msg.payload === "string" ? Buffer.byteLength(msg.payload) : msg.payload.length;
-    const remaining = 2 + topicBytes + 2 + (protocolVersion === 5 ? 1 : 0) + payloadBytes;
-    return { topicBytes, remaining };
-  });
-  const buf = Buffer.allocUnsafe(sizes.reduce((sum, { remaining }) => sum + 1 + varintLength(remaining) + remaining, 0));
+function encodePublishes(items: ReadonlyArray<{ msg: Outgoing; id: number; size: PublishSize }>, protocolVersion: 4 | 5): Buffer {
+  const buf = Buffer.allocUnsafe(items.reduce((sum, { size }) => sum + size.total, 0));
   let at = 0;
-  items.forEach(({ msg, id }, i) => {
-    const { topicBytes, remaining } = sizes[i]!;
+  items.forEach(({ msg, id, size }) => {
+    const { topicBytes, remaining } = size;
     buf[at++] = msg.dup ? 0x3a : 0x32;
     for (let n = remaining; ; ) {
       const byte = n % 128;
@@ -212,6 +222,44 @@ export function splitPackets(buf: Buffer, protocolVersion: 4 | 5, on: PacketHand
     at = end;
   }
   return at === buf.length ? null : buf.subarray(at);
+}
+
+/**
+ * Feeds a stream's chunks to splitPackets. An incomplete packet's chunks are
+ * collected and joined once, when it is whole (joining at every chunk would cost
+ * time quadratic in the packet's size). Throws on a malformed packet.
+ */
+export function packetFramer(protocolVersion: 4 | 5, on: PacketHandlers): (chunk: Buffer) => void {
+  let parts: Buffer[] = [];
+  let partsBytes = 0;
+  let needed = 0;
+  return (chunk) => {
+    let buf = chunk;
+    if (parts.length > 0) {
+      parts.push(chunk);
+      partsBytes += chunk.length;
+      if (partsBytes < needed) return;
+      buf = Buffer.concat(parts, partsBytes);
+      parts = [];
+    }
+    const rest = splitPackets(buf, protocolVersion, on);
+    if (rest) {
+      parts = [rest];
+      partsBytes = rest.length;
+      needed = packetLength(rest) ?? rest.length + 1;
+    }
+  };
+}
+
+/** The whole length of the packet `buf` starts with, or null while its fixed header is incomplete. */
+export function packetLength(buf: Buffer): number | null {
+  let remaining = 0;
+  for (let i = 1, shift = 1; i < buf.length && i <= 4; i++, shift *= 128) {
+    const byte = buf[i]!;
+    remaining += (byte & 0x7f) * shift;
+    if ((byte & 0x80) === 0) return i + 1 + remaining;
+  }
+  return null;
 }
 
 function readPublish(buf: Buffer, first: number, start: number, end: number, protocolVersion: 4 | 5): IPublishPacket {
@@ -281,7 +329,11 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     if (ids.length === 0 || conn.closed || !conn.socket.writable) return;
     conn.socket.write(encodePubacks(ids));
     counters.acked += ids.length;
-    while (conn.held.length > 0 && conn.unacked.size < receiveMaximum && !stopping && !conn.closed) deliver(conn, conn.held.shift()!);
+    while (conn.held.length > 0 && conn.unacked.size < receiveMaximum && !stopping && !conn.closed) {
+      const packet = conn.held.shift()!;
+      conn.heldBytes -= packet.payload.length;
+      deliver(conn, packet);
+    }
     if (conn.held.length === 0 && conn.socket.isPaused()) conn.socket.resume();
   };
 
@@ -298,12 +350,21 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     if (room <= 0) return;
     const batch = outQueue.length <= room ? outQueue : outQueue.slice(0, room);
     outQueue = outQueue.length <= room ? [] : outQueue.slice(room);
-    const items = batch.map((msg) => {
+    const items: Array<{ msg: Outgoing; id: number; size: PublishSize }> = [];
+    for (const msg of batch) {
+      const size = publishSize(msg, protocolVersion);
+      if (size.total > conn.maxPacketSize) {
+        // The broker would drop the connection over it, and it would be resent first forever.
+        counters.publishFailed++;
+        report(mqttError(`acking consumer: not publishing ${size.total} bytes to ${msg.topic}: the broker takes packets up to ${conn.maxPacketSize} bytes`));
+        continue;
+      }
       const id = msg.id !== undefined && !inFlight.has(msg.id) ? msg.id : takePublishId();
       msg.id = id;
       inFlight.set(id, msg);
-      return { msg, id };
-    });
+      items.push({ msg, id, size });
+    }
+    if (items.length === 0) return;
     conn.socket.write(encodePublishes(items, protocolVersion));
     counters.published += items.length;
   };
@@ -318,6 +379,7 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     });
   };
   function onPuback(conn: Connection, messageId: number, code: number): void {
+    if (conn.closed) return;
     conn.lastInboundAt = Date.now();
     const sent = inFlight.get(messageId);
     if (!sent) return;
@@ -371,6 +433,7 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
   }
 
   function onPacket(conn: Connection, packet: Packet): void {
+    if (conn.closed) return; // the rest of a chunk that arrived with the packet that ended it
     conn.lastInboundAt = Date.now();
     switch (packet.cmd) {
       case "connack": return onConnack(conn, packet);
@@ -387,7 +450,8 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
         // the held ones pass holdLimit; only then does the socket push back.
         if (conn.held.length === 0 && (packet.qos === 0 || conn.unacked.size < receiveMaximum)) return deliver(conn, packet);
         conn.held.push(packet);
-        if (conn.held.length >= holdLimit) conn.socket.pause();
+        conn.heldBytes += packet.payload.length;
+        if (conn.held.length >= holdLimit || conn.heldBytes >= HOLD_BYTES) conn.socket.pause();
         return;
       }
       case "disconnect": {
@@ -409,6 +473,7 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     const keepaliveMs = (packet.properties?.serverKeepAlive ?? keepaliveSec) * 1000;
     if (keepaliveMs > 0) conn.timer = setInterval(keepalive, keepaliveMs, conn, keepaliveMs);
     conn.sendWindow = packet.properties?.receiveMaximum ?? MAX_PACKET_ID;
+    conn.maxPacketSize = packet.properties?.maximumPacketSize ?? MAX_MQTT_PACKET;
     // Resent publishes are DUPs (with their packet ids) only to a session that may have seen them.
     if (!packet.sessionPresent) {
       for (const m of outQueue) {
@@ -451,7 +516,7 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     let resolveClosed!: () => void;
     const conn: Connection = {
       epoch: ++counters.epoch, socket, ready: false, closed: false, readyAt: 0, unacked: new Set(), pendingAcks: [], held: [],
-      lastInboundAt: Date.now(), pingSentAt: null, closedPromise: new Promise((r) => (resolveClosed = r)), sendWindow: 0, publishFlushQueued: false,
+      lastInboundAt: Date.now(), pingSentAt: null, closedPromise: new Promise((r) => (resolveClosed = r)), sendWindow: 0, maxPacketSize: MAX_MQTT_PACKET, publishFlushQueued: false, heldBytes: 0,
       timer: setTimeout(() => teardown(conn, new Error(`acking consumer: no CONNACK from ${options.url} within ${connectTimeoutMs} ms`)), connectTimeoutMs),
     };
     current = conn;
@@ -464,11 +529,11 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
       puback: (messageId, code) => onPuback(conn, messageId, code),
       other: (frame) => parser.parse(frame),
     };
-    let partial: Buffer | null = null;
+    const frame = packetFramer(protocolVersion, handlers);
     socket.on("data", (chunk: Buffer) => {
       if (conn.closed) return;
       try {
-        partial = splitPackets(partial ? Buffer.concat([partial, chunk]) : chunk, protocolVersion, handlers);
+        frame(chunk);
       } catch (err) {
         malformed(err as Error);
       }
@@ -512,7 +577,8 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
         counters.publishFailed += over;
         report(mqttError(`acking consumer: ${over} queued publishes dropped (the broker has been away too long)`));
       }
-      if (current) flushPublishes(current);
+      // Next tick, like the acks: what the owner acknowledged before publishing leaves first.
+      if (current) flushPublishesSoon(current);
     },
     // Leaving a shared subscription for good: until a member unsubscribes, the
     // broker keeps routing its share to the (offline) session.

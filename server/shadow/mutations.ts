@@ -41,8 +41,9 @@ const PRUNE_LOCK = 0x7072_756e; // "prun": one worker prunes at a time
 
 /**
  * Drops replay keys that fell out of their device's window (housekeeping, not
- * the hot path). Device by device range, `devicesPerStatement` at a time, each
- * its own short transaction with a breath between them: one statement over a
+ * the hot path), on one connection (it holds the lock). Device by device range,
+ * `devicesPerStatement` at a time, each its own short transaction with a breath
+ * between them: one statement over a
  * whole fleet would delete millions of rows in one go (seconds of WAL and I/O
  * the ingest would queue behind). Returns the keys dropped, or null when
  * another worker is pruning now.
@@ -60,7 +61,7 @@ export async function pruneReplayKeys(
     if (!rows[0]?.ok) return null;
     try {
       for (let after = ""; ; ) {
-        const { rows: [chunk] } = await pool.query<{ last: string | null; deleted: number }>(
+        const { rows: [chunk] } = await lock.query<{ last: string | null; deleted: number }>(
           `WITH d AS MATERIALIZED (
              SELECT device_id, last_seq FROM device_shadows WHERE device_id > $2 ORDER BY device_id LIMIT $3
            ),
@@ -76,7 +77,8 @@ export async function pruneReplayKeys(
         if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       }
     } finally {
-      await lock.query("SELECT pg_advisory_unlock($1)", [PRUNE_LOCK]);
+      // If this fails, the connection is closed below, which ends the lock too.
+      await lock.query("SELECT pg_advisory_unlock($1)", [PRUNE_LOCK]).catch((err: Error) => (broken ??= err));
     }
   } catch (err) {
     broken = err as Error;

@@ -123,22 +123,23 @@ export function decideShadowUpdate(device: Device | null, state: ShadowState | n
       return rejectedUpdate(base, now, state, "seq_window_exceeded", `seq ${msg.seq} is more than ${SEQ_WINDOW} past the last seq ${state.lastSeq}`, null, {}, true);
     }
   }
-  const afterSeq: ShadowState = { ...state, lastSeq: msg.seq, recentKeys: keysInWindow(state.recentKeys, msg.seq) };
+  // From here on the seq is taken even when the update is refused (the state after it: seqAdvanced).
 
   // 5. Version.
   const V = state.version;
-  if (msg.version <= V) return rejectedUpdate(base, now, state, "stale_version", `version ${msg.version} is not newer than the current version ${V}`, afterSeq, {}, true);
-  if (msg.version > V + 1) return rejectedUpdate(base, now, state, "version_gap", `version ${msg.version} skips past ${V + 1}; sync first`, afterSeq, {}, true);
+  if (msg.version <= V) return rejectedUpdate(base, now, state, "stale_version", `version ${msg.version} is not newer than the current version ${V}`, seqAdvanced(state, msg.seq), {}, true);
+  if (msg.version > V + 1) return rejectedUpdate(base, now, state, "version_gap", `version ${msg.version} skips past ${V + 1}; sync first`, seqAdvanced(state, msg.seq), {}, true);
 
   // 6. State transitions.
   const bad = checkTransitions(state.reported, msg.state.reported as JsonObject);
-  if (bad) return rejectedUpdate(base, now, state, "invalid_transition", `${bad.attribute} cannot go from ${bad.from ?? "unset"} to ${bad.to}`, afterSeq, bad);
+  if (bad) return rejectedUpdate(base, now, state, "invalid_transition", `${bad.attribute} cannot go from ${bad.from ?? "unset"} to ${bad.to}`, seqAdvanced(state, msg.seq), bad);
 
   // 7. Accept.
   const patch = msg.state.reported as JsonObject;
   const version = V + 1;
   const next: ShadowState = {
-    ...afterSeq,
+    ...state,
+    lastSeq: msg.seq,
     version,
     reported: mergePatch(state.reported, patch),
     metadata: { ...state.metadata, reported: stampMetadata(state.metadata.reported, patch, Math.floor(now)) },
@@ -167,6 +168,11 @@ function rejectedUpdate(
   const at = next ?? state;
   const response = rejected(code, message, now, { currentVersion: at.version, lastSeq: at.lastSeq, ...extra }, base.update?.clientToken);
   return { outcome: "rejected", code, response, sync, next, ...base };
+}
+
+/** The state once `seq` is taken: lastSeq moves, the replay window slides. */
+function seqAdvanced(state: ShadowState, seq: number): ShadowState {
+  return { ...state, lastSeq: seq, recentKeys: keysInWindow(state.recentKeys, seq) };
 }
 
 /** Keys older than the window can no longer be replayed legitimately; `added` joins the kept ones. One copy, one pass. */
@@ -222,7 +228,7 @@ export function decideSyncRequest(device: Device | null, state: ShadowState | nu
   const msg = parsed.value;
   const { skewSec, findings } = clockFindings(msg, now, device.region, device.maxSkewSec);
   const resets = state.lastSeq === null || msg.seq > state.lastSeq;
-  const next = resets ? { ...state, lastSeq: msg.seq, recentKeys: keysInWindow(state.recentKeys, msg.seq) } : null;
+  const next = resets ? seqAdvanced(state, msg.seq) : null;
   return { ok: true, response: syncMessage(state, msg.currentVersion), next, skewSec, findings, seq: msg.seq, deviceTime: msg.deviceTime };
 }
 
