@@ -1,5 +1,5 @@
 // A private Mosquitto for the benchmark, started from the shipped config
-// (server/mqtt/mosquitto/) exactly as server/mqtt/mosquitto.int.test.ts does:
+// (server/mqtt/mosquitto/) as the tests do (testMosquittoConfig):
 // its own temp dir, password file and free ports. Never the machine's broker
 // at 1883, whose default queue limit drops messages.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, listening } from "@/server/ports.ts";
+import { replaceLine, testMosquittoConfig } from "@/server/mqtt/test-broker.ts";
 import { onCleanup, sleep } from "./proc.ts";
 
 const MOSQUITTO = "/usr/sbin/mosquitto";
@@ -27,11 +28,6 @@ export type Broker = {
   autosaves: number[];
   stop(): Promise<void>;
 };
-
-function replaceLine(config: string, pattern: RegExp, line: string): string {
-  if (!pattern.test(config)) throw new Error(`mosquitto.conf no longer has a line matching ${pattern}`);
-  return config.replace(pattern, line);
-}
 
 export function mosquittoVersion(): string {
   try {
@@ -55,14 +51,8 @@ export async function startMosquitto(): Promise<Broker> {
   execFileSync("mosquitto_passwd", ["-c", "-b", passwd, username, password]);
   fs.copyFileSync(path.join(SHIPPED, "acl"), path.join(dir, "acl"));
   fs.mkdirSync(path.join(dir, "data"));
-  let config = fs.readFileSync(path.join(SHIPPED, "mosquitto.conf"), "utf8");
-  config = replaceLine(config, /^listener 1883$/m, `listener ${devicePort} 127.0.0.1`);
-  config = replaceLine(config, /^listener 1884 127\.0\.0\.1$/m, `listener ${platformPort} 127.0.0.1`);
-  config = replaceLine(config, /^password_file .*$/m, `password_file ${passwd}`);
-  config = replaceLine(config, /^acl_file .*$/m, `acl_file ${path.join(dir, "acl")}`);
-  config = replaceLine(config, /^persistence_location .*$/m, `persistence_location ${path.join(dir, "data")}/`);
   // Each of the bench's connections would otherwise log a line; nothing else changes.
-  config = replaceLine(config, /^connection_messages true$/m, "connection_messages false");
+  const config = replaceLine(testMosquittoConfig(dir, devicePort, platformPort), /^connection_messages true$/m, "connection_messages false");
   fs.writeFileSync(path.join(dir, "mosquitto.conf"), config);
   // As root, Mosquitto drops to its own user before it reads these files.
   if (process.getuid?.() === 0) execFileSync("chown", ["-R", "mosquitto:", dir]);

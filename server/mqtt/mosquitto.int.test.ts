@@ -1,57 +1,27 @@
-// Runs the shipped Mosquitto config (server/mqtt/mosquitto) with a generated
-// password file, on free ports in a temp dir, and checks the ACL from outside.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+// Runs the shipped Mosquitto config (server/mqtt/mosquitto) through
+// startTestMosquitto (generated passwords, free ports, a temp dir) and checks
+// the ACL from outside.
 import { connect as mqttConnect, connectAsync, type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freePort, listening, replaceLine } from "./test-broker.ts";
+import { startTestMosquitto, type TestMosquitto } from "./test-broker.ts";
 
-const shipped = path.join(path.dirname(fileURLToPath(import.meta.url)), "mosquitto");
-const PLATFORM = { username: "fleetwave-platform", password: "platform-secret" };
-const DEVICES = { "dev-a": "pw-a", "dev-b": "pw-b" } as const;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleetwave-mosquitto-"));
-let broker: ChildProcess;
+const DEVICE_IDS = ["dev-a", "dev-b"] as const;
+let broker: TestMosquitto;
 let devicePort = 0;
 let platformPort = 0;
+let PLATFORM: { username: string; password: string };
 const clients: MqttClient[] = [];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  [devicePort, platformPort] = [await freePort(), await freePort()];
-  const passwd = path.join(dir, "passwd");
-  execFileSync("mosquitto_passwd", ["-c", "-b", passwd, PLATFORM.username, PLATFORM.password]);
-  for (const [id, password] of Object.entries(DEVICES)) execFileSync("mosquitto_passwd", ["-b", passwd, id, password]);
-  fs.copyFileSync(path.join(shipped, "acl"), path.join(dir, "acl"));
-  fs.mkdirSync(path.join(dir, "data"));
-  let config = fs.readFileSync(path.join(shipped, "mosquitto.conf"), "utf8");
-  config = replaceLine(config, /^listener 1883$/m, `listener ${devicePort} 127.0.0.1`);
-  config = replaceLine(config, /^listener 1884 127\.0\.0\.1$/m, `listener ${platformPort} 127.0.0.1`);
-  config = replaceLine(config, /^password_file .*$/m, `password_file ${passwd}`);
-  config = replaceLine(config, /^acl_file .*$/m, `acl_file ${path.join(dir, "acl")}`);
-  config = replaceLine(config, /^persistence_location .*$/m, `persistence_location ${path.join(dir, "data")}/`);
-  fs.writeFileSync(path.join(dir, "mosquitto.conf"), config);
-  // As root, Mosquitto drops to its own user before reading these files.
-  if (process.getuid?.() === 0) execFileSync("chown", ["-R", "mosquitto:", dir]);
-
-  broker = spawn("/usr/sbin/mosquitto", ["-c", path.join(dir, "mosquitto.conf")], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  broker.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  broker.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  // Mosquitto buffers its log when stdout is a pipe: wait for the ports instead.
-  for (const deadline = Date.now() + 10_000; !(await listening(devicePort)) || !(await listening(platformPort)); await sleep(50)) {
-    if (broker.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start (${broker.exitCode}):\n${output}`);
-  }
+  broker = await startTestMosquitto({ devices: [...DEVICE_IDS] });
+  devicePort = Number(new URL(broker.deviceUrl).port);
+  platformPort = Number(new URL(broker.platformUrl).port);
+  PLATFORM = { username: broker.platformUsername, password: broker.platformPassword };
 });
 afterAll(async () => {
-  if (broker?.exitCode === null) {
-    broker.kill("SIGTERM");
-    await new Promise((resolve) => broker.once("exit", resolve));
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
+  await broker?.stop();
 });
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => undefined)));
@@ -64,8 +34,8 @@ async function connect(port: number, options: IClientOptions): Promise<MqttClien
 }
 const platform = (options: IClientOptions = {}) =>
   connect(platformPort, { clientId: `platform-${Math.random().toString(36).slice(2)}`, ...PLATFORM, ...options });
-const device = (id: keyof typeof DEVICES, options: IClientOptions = {}) =>
-  connect(devicePort, { clientId: id, username: id, password: DEVICES[id], ...options });
+const device = (id: (typeof DEVICE_IDS)[number], options: IClientOptions = {}) =>
+  connect(devicePort, { clientId: id, username: id, password: broker.devicePassword(id), ...options });
 
 function collect(client: MqttClient): Array<{ topic: string; payload: string }> {
   const received: Array<{ topic: string; payload: string }> = [];
