@@ -88,18 +88,38 @@ async function startMosquitto(name: string, port?: number): Promise<Mosquitto> {
   };
 }
 
-// A TCP proxy the tests can cut (both sides closed) or freeze (silently drops what
-// the broker sends, like a dead path: the broker still hears the client's PINGREQs
-// and keeps the connection, so only the client's keepalive can notice).
-type Proxy = { url: string; cut(): void; freeze(): void; close(): Promise<void> };
-async function startProxy(targetPort: number): Promise<Proxy> {
+// A TCP proxy in front of a broker that records what each side sent, in the order it
+// saw it, per proxied connection (1, 2, …), and that the tests can cut (both sides
+// closed), freeze (silently drops what the broker sends, like a dead path: the broker
+// still hears the client's PINGREQs and keeps the connection, so only the client's
+// keepalive can notice) or make refuse new connections.
+type Tapped = { conn: number; from: "client" | "broker"; packet: Packet };
+type TapProxy = {
+  url: string;
+  log: Tapped[];
+  /** Close every proxied connection (both sides), like a broker-side drop. */
+  cut(): void;
+  /** Silently drop what the broker sends on the current connections (its PUBACKs never arrive). */
+  freeze(): void;
+  /** While on, new connections are closed at once (the broker is unreachable). */
+  refuse(on: boolean): void;
+  close(): Promise<void>;
+};
+async function startTapProxy(targetPort: number, protocolVersion: 4 | 5): Promise<TapProxy> {
   const pairs = new Set<{ a: net.Socket; b: net.Socket; frozen: boolean }>();
+  const log: Tapped[] = [];
+  let refusing = false;
+  let count = 0;
   const server = net.createServer((a) => {
+    if (refusing) return void a.destroy();
+    const conn = ++count;
     const b = net.connect(targetPort, "127.0.0.1");
     const pair = { a, b, frozen: false };
     pairs.add(pair);
-    a.on("data", (d) => b.write(d));
-    b.on("data", (d) => pair.frozen || a.write(d));
+    const up = createParser({ protocolVersion }).on("packet", (packet: Packet) => log.push({ conn, from: "client", packet }));
+    const down = createParser({ protocolVersion }).on("packet", (packet: Packet) => log.push({ conn, from: "broker", packet }));
+    a.on("data", (d: Buffer) => (up.parse(d), b.write(d)));
+    b.on("data", (d: Buffer) => pair.frozen || (down.parse(d), a.write(d)));
     const end = () => {
       a.destroy();
       b.destroy();
@@ -109,12 +129,13 @@ async function startProxy(targetPort: number): Promise<Proxy> {
     b.on("close", end).on("error", end);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
   const cut = () => pairs.forEach((p) => (p.a.destroy(), p.b.destroy()));
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    log,
     cut,
     freeze: () => pairs.forEach((p) => (p.frozen = true)),
+    refuse: (on) => void (refusing = on),
     close: () => (cut(), new Promise<void>((resolve) => server.close(() => resolve()))),
   };
 }
@@ -285,7 +306,7 @@ describe.each(brokers)("acking consumer on $name", (broker) => {
 
   it("reconnects on its own; an ack from before the reconnect is a no-op, so the redelivery stays unacked", async () => {
     const run = uid();
-    const proxy = await startProxy(broker.port());
+    const proxy = await startTapProxy(broker.port(), broker.protocolVersion);
     cleanups.push(() => proxy.close());
     const h = consume(broker, { clientId: `c-rc-${run}`, filters: [`t/${run}`], url: proxy.url });
     await h.subscribed(1);
@@ -327,7 +348,7 @@ describe.each(brokers)("acking consumer on $name", (broker) => {
 
   it("tears down a connection that stops answering PINGREQ and reconnects", async () => {
     const run = uid();
-    const proxy = await startProxy(broker.port());
+    const proxy = await startTapProxy(broker.port(), broker.protocolVersion);
     cleanups.push(() => proxy.close());
     const h = consume(broker, { clientId: `c-ka-${run}`, filters: [`t/${run}`], url: proxy.url, keepaliveSec: 1 });
     await h.subscribed(1);
@@ -532,53 +553,6 @@ describe("acking consumer failures", () => {
 // consumer and broker records every packet both ways (the consumer's PUBLISHes
 // with their packet ids and DUP flags, the broker's CONNACK and PUBACKs).
 
-// What each side sent, in the order the proxy saw it, per proxied connection (1, 2, …).
-type Tapped = { conn: number; from: "client" | "broker"; packet: Packet };
-type TapProxy = {
-  url: string;
-  log: Tapped[];
-  /** Close every proxied connection (both sides), like a broker-side drop. */
-  cut(): void;
-  /** Silently drop what the broker sends on the current connections (its PUBACKs never arrive). */
-  freeze(): void;
-  /** While on, new connections are closed at once (the broker is unreachable). */
-  refuse(on: boolean): void;
-  close(): Promise<void>;
-};
-async function startTapProxy(targetPort: number, protocolVersion: 4 | 5): Promise<TapProxy> {
-  const pairs = new Set<{ a: net.Socket; b: net.Socket; frozen: boolean }>();
-  const log: Tapped[] = [];
-  let refusing = false;
-  let count = 0;
-  const server = net.createServer((a) => {
-    if (refusing) return void a.destroy();
-    const conn = ++count;
-    const b = net.connect(targetPort, "127.0.0.1");
-    const pair = { a, b, frozen: false };
-    pairs.add(pair);
-    const up = createParser({ protocolVersion }).on("packet", (packet: Packet) => log.push({ conn, from: "client", packet }));
-    const down = createParser({ protocolVersion }).on("packet", (packet: Packet) => log.push({ conn, from: "broker", packet }));
-    a.on("data", (d: Buffer) => (up.parse(d), b.write(d)));
-    b.on("data", (d: Buffer) => pair.frozen || (down.parse(d), a.write(d)));
-    const end = () => {
-      a.destroy();
-      b.destroy();
-      pairs.delete(pair);
-    };
-    a.on("close", end).on("error", end);
-    b.on("close", end).on("error", end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const cut = () => pairs.forEach((p) => (p.a.destroy(), p.b.destroy()));
-  return {
-    url: `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    log,
-    cut,
-    freeze: () => pairs.forEach((p) => (p.frozen = true)),
-    refuse: (on) => void (refusing = on),
-    close: () => (cut(), new Promise<void>((resolve) => server.close(() => resolve()))),
-  };
-}
 const sentPublishes = (log: Tapped[], conn?: number) =>
   log.filter((t): t is Tapped & { packet: IPublishPacket } => t.from === "client" && t.packet.cmd === "publish" && (conn === undefined || t.conn === conn)).map((t) => t.packet);
 const connackOf = (log: Tapped[], conn: number) =>
