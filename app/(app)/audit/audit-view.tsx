@@ -3,9 +3,12 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/app/_trpc/client.tsx";
 import { Badge } from "@/components/badge.tsx";
+import { DataTable } from "@/components/data-table.tsx";
 import { Pagination } from "@/components/pagination.tsx";
 import { Timestamp } from "@/components/rollout-time.tsx";
 import { EmptyState, ErrorState } from "@/components/states.tsx";
+
+const AUDIT_COLUMNS = ["When", "Who", "Action", "Target", "Details"];
 
 export function AuditView() {
   const trpc = useTRPC();
@@ -48,32 +51,19 @@ export function AuditView() {
       ) : events.data?.items.length === 0 ? (
         <EmptyState title="No audit events match" />
       ) : (
-        <div className="overflow-x-auto rounded border border-slate-200 bg-white">
-          <table className="w-full text-left text-sm" aria-label="Audit events">
-            <thead className="border-b border-slate-200 bg-slate-50 text-xs text-slate-600">
-              <tr>
-                <th scope="col" className="px-3 py-2">When</th>
-                <th scope="col" className="px-3 py-2">Who</th>
-                <th scope="col" className="px-3 py-2">Action</th>
-                <th scope="col" className="px-3 py-2">Target</th>
-                <th scope="col" className="px-3 py-2">Details</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {(events.data?.items ?? []).map((e) => (
-                <tr key={e.id}>
-                  <td className="whitespace-nowrap px-3 py-1.5 text-xs text-slate-600"><Timestamp date={e.at} seconds /></td>
-                  <td className="px-3 py-1.5"><Badge>{e.actorType}</Badge> {e.actorLabel}</td>
-                  <td className="px-3 py-1.5 font-mono text-xs">{e.action}</td>
-                  <td className="px-3 py-1.5 text-xs">{e.targetType ? `${e.targetType} ${e.targetId ?? ""}` : "—"}</td>
-                  <td className="max-w-md truncate px-3 py-1.5 font-mono text-xs text-slate-600" title={JSON.stringify(e.data)}>
-                    {e.reason ? `${e.reason} · ` : ""}{JSON.stringify(e.data)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Audit events" columns={AUDIT_COLUMNS} rows={events.data?.items} loading={events.isPending}>
+          {(e) => (
+            <tr key={e.id}>
+              <td className="whitespace-nowrap px-3 py-1.5 text-xs text-slate-600"><Timestamp date={e.at} seconds /></td>
+              <td className="px-3 py-1.5"><Badge>{e.actorType}</Badge> {e.actorLabel}</td>
+              <td className="px-3 py-1.5 font-mono text-xs">{e.action}</td>
+              <td className="px-3 py-1.5 text-xs">{e.targetType ? `${e.targetType} ${e.targetId ?? ""}` : "—"}</td>
+              <td className="max-w-md truncate px-3 py-1.5 font-mono text-xs text-slate-600" title={JSON.stringify(e.data)}>
+                {e.reason ? `${e.reason} · ` : ""}{JSON.stringify(e.data)}
+              </td>
+            </tr>
+          )}
+        </DataTable>
       )}
       {events.data ? <Pagination page={events.data.page} pageSize={events.data.pageSize} total={events.data.total} onPage={setPage} label="events" /> : null}
     </div>

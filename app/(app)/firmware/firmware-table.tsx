@@ -1,7 +1,8 @@
 import { Badge } from "@/components/badge.tsx";
 import { CopyButton } from "@/components/copy-button.tsx";
 import { formatUtc } from "@/components/rollout-time.tsx";
-import { EmptyState, LoadingRows } from "@/components/states.tsx";
+import { DataTable } from "@/components/data-table.tsx";
+import { EmptyState } from "@/components/states.tsx";
 import type { Firmware } from "@/server/firmware/schema.ts";
 
 const COLUMNS = ["Version", "Type", "Hardware", "Min version", "Size", "SHA-256", "Signature", "Uploaded by", "Uploaded"];
@@ -27,62 +28,45 @@ export function FirmwareTable({ rows, loading, filtered }: { rows: Firmware[] | 
     );
   }
   return (
-    <div className="overflow-x-auto rounded border border-slate-200 bg-white">
-      <table className="w-full text-left text-sm" aria-label="Firmware" aria-busy={loading}>
-        <thead className="border-b border-slate-200 bg-slate-50 text-xs text-slate-600">
-          <tr>
-            {COLUMNS.map((label) => (
-              <th key={label} scope="col" className="px-3 py-2 font-medium">
-                {label}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {loading || !rows ? (
-            <LoadingRows columns={COLUMNS.length} />
-          ) : (
-            rows.map((f) => (
-              <tr key={f.id} className="hover:bg-slate-50">
-                <td className="px-3 py-1.5 font-mono text-xs" title={f.releaseNotes || undefined}>
-                  {f.version}
-                </td>
-                <td className="px-3 py-1.5">{f.deviceType}</td>
-                <td className="px-3 py-1.5 text-slate-600">{f.compatibleHardware.length ? f.compatibleHardware.join(", ") : <span className="text-slate-400">any</span>}</td>
-                <td className="px-3 py-1.5 font-mono text-xs text-slate-600">{f.minVersion ?? "—"}</td>
-                <td className="whitespace-nowrap px-3 py-1.5 text-xs tabular-nums" title={`${f.size.toLocaleString("en-US")} bytes`}>
-                  {formatSize(f.size)}
-                </td>
-                <td className="px-3 py-1.5 font-mono text-xs text-slate-600">
-                  {/* The start of the hash; the whole of it one click (or key, or tap) away, to read, select or copy. */}
-                  <div className="flex items-start gap-1.5">
-                    <details className="min-w-0">
-                      <summary title={f.sha256} className="cursor-pointer whitespace-nowrap">
-                        {f.sha256.slice(0, 12)}…
-                      </summary>
-                      <p className="mt-1 w-[16ch] select-all break-all text-slate-800">{f.sha256}</p>
-                    </details>
-                    <CopyButton text={f.sha256} label={`Copy SHA-256 of ${f.version}`} />
-                  </div>
-                </td>
-                <td className="px-3 py-1.5">
-                  {f.signatureKeyId ? (
-                    <Badge tone="good" title={`Verified with key ${f.signatureKeyId}`}>
-                      Signed · {f.signatureKeyId}
-                    </Badge>
-                  ) : (
-                    <Badge tone="warn">Unsigned</Badge>
-                  )}
-                </td>
-                <td className="px-3 py-1.5 text-xs text-slate-600">{f.uploadedBy}</td>
-                <td className="whitespace-nowrap px-3 py-1.5 text-xs text-slate-600" title={f.createdAt.toISOString()}>
-                  {formatUtc(f.createdAt)}
-                </td>
-              </tr>
-            ))
-          )}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="Firmware" columns={COLUMNS} rows={rows} loading={loading}>
+      {(f) => (
+        <tr key={f.id} className="hover:bg-slate-50">
+          <td className="px-3 py-1.5 font-mono text-xs" title={f.releaseNotes || undefined}>
+            {f.version}
+          </td>
+          <td className="px-3 py-1.5">{f.deviceType}</td>
+          <td className="px-3 py-1.5 text-slate-600">{f.compatibleHardware.length ? f.compatibleHardware.join(", ") : <span className="text-slate-400">any</span>}</td>
+          <td className="px-3 py-1.5 font-mono text-xs text-slate-600">{f.minVersion ?? "—"}</td>
+          <td className="whitespace-nowrap px-3 py-1.5 text-xs tabular-nums" title={`${f.size.toLocaleString("en-US")} bytes`}>
+            {formatSize(f.size)}
+          </td>
+          <td className="px-3 py-1.5 font-mono text-xs text-slate-600">
+            {/* The start of the hash; the whole of it one click (or key, or tap) away, to read, select or copy. */}
+            <div className="flex items-start gap-1.5">
+              <details className="min-w-0">
+                <summary title={f.sha256} className="cursor-pointer whitespace-nowrap">
+                  {f.sha256.slice(0, 12)}…
+                </summary>
+                <p className="mt-1 w-[16ch] select-all break-all text-slate-800">{f.sha256}</p>
+              </details>
+              <CopyButton text={f.sha256} label={`Copy SHA-256 of ${f.version}`} />
+            </div>
+          </td>
+          <td className="px-3 py-1.5">
+            {f.signatureKeyId ? (
+              <Badge tone="good" title={`Verified with key ${f.signatureKeyId}`}>
+                Signed · {f.signatureKeyId}
+              </Badge>
+            ) : (
+              <Badge tone="warn">Unsigned</Badge>
+            )}
+          </td>
+          <td className="px-3 py-1.5 text-xs text-slate-600">{f.uploadedBy}</td>
+          <td className="whitespace-nowrap px-3 py-1.5 text-xs text-slate-600" title={f.createdAt.toISOString()}>
+            {formatUtc(f.createdAt)}
+          </td>
+        </tr>
+      )}
+    </DataTable>
   );
 }
