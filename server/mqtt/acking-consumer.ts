@@ -18,6 +18,7 @@
 // idempotency rules). Keep the owner's batch size ≤ receiveMaximum.
 import net from "node:net";
 import { generate, parser as createParser, type IConnackPacket, type IPublishPacket, type ISubackPacket, type Packet } from "mqtt-packet";
+import { isValidTopicName } from "./acl.ts";
 import { fullJitterBackoff } from "./backoff.ts";
 
 export type InboundMessage = {
@@ -141,14 +142,6 @@ const HOLD_BYTES = 64 * 1024 * 1024;
 
 function varintLength(n: number): number {
   return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
-}
-
-/** Why a topic cannot be published to, or null. */
-export function invalidTopic(topic: string): string | null {
-  if (topic === "") return "empty topic";
-  if (/[+#\u0000]/.test(topic)) return "wildcards and NUL are not allowed in a topic name";
-  if (Buffer.byteLength(topic) > 65_535) return "topic longer than 65,535 bytes";
-  return null;
 }
 
 type PublishSize = { topicBytes: number; remaining: number; total: number };
@@ -353,10 +346,17 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     const items: Array<{ msg: Outgoing; id: number; size: PublishSize }> = [];
     for (const msg of batch) {
       const size = publishSize(msg, protocolVersion);
-      if (size.total > conn.maxPacketSize) {
+      const refused = !isValidTopicName(msg.topic)
+        ? "not a topic name (empty, a wildcard or NUL)"
+        : size.topicBytes > 65_535
+          ? "topic longer than 65,535 bytes"
+          : size.total > conn.maxPacketSize
+            ? `${size.total} bytes: the broker takes packets up to ${conn.maxPacketSize} bytes`
+            : null;
+      if (refused) {
         // The broker would drop the connection over it, and it would be resent first forever.
         counters.publishFailed++;
-        report(mqttError(`acking consumer: not publishing ${size.total} bytes to ${msg.topic}: the broker takes packets up to ${conn.maxPacketSize} bytes`));
+        report(mqttError(`acking consumer: not publishing to ${JSON.stringify(msg.topic.slice(0, 200))}: ${refused}`));
         continue;
       }
       const id = msg.id !== undefined && !inFlight.has(msg.id) ? msg.id : takePublishId();
@@ -561,16 +561,8 @@ export function startAckingConsumer(options: AckingConsumerOptions): AckingConsu
     stats: () => ({ ...counters, connected: isConnected(), unacked: current?.unacked.size ?? 0, publishPending: inFlight.size + outQueue.length }),
     publish(messages) {
       if (messages.length === 0) return;
-      for (const { topic, payload } of messages) {
-        const invalid = invalidTopic(topic);
-        if (invalid) {
-          // The broker would drop the connection over it (and it would be resent first forever).
-          counters.publishFailed++;
-          report(mqttError(`acking consumer: not publishing to ${JSON.stringify(topic.slice(0, 200))}: ${invalid}`));
-          continue;
-        }
-        outQueue.push({ topic, payload, dup: false });
-      }
+      // What the broker would refuse is refused when it is sent (flushPublishes).
+      for (const { topic, payload } of messages) outQueue.push({ topic, payload, dup: false });
       const over = outQueue.length - MAX_QUEUED_PUBLISHES;
       if (over > 0) {
         outQueue.splice(0, over);

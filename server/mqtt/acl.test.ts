@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canPublish, canSubscribe, isValidDeviceId, type Identity } from "./acl.ts";
+import { canPublish, canSubscribe, isValidDeviceId, isValidTopicName, type Identity } from "./acl.ts";
 
 const platform: Identity = { kind: "platform" };
 const dev1: Identity = { kind: "device", id: "dev-1" };
@@ -39,6 +39,11 @@ describe("canPublish", () => {
   it("refuses wildcards in a topic name", () => {
     expect(canPublish(dev1, "fleet/dev-1/+", "fleet")).toBe(false);
     expect(canPublish(platform, "fleet/#", "fleet")).toBe(false);
+  });
+  it("refuses what MQTT does not allow in any topic name: empty, wildcards, NUL", () => {
+    for (const topic of ["", "a/+/b", "a/#", "a/\u0000b"]) expect(isValidTopicName(topic), JSON.stringify(topic)).toBe(false);
+    expect(isValidTopicName("fleet/dev-1/shadow/update/accepted")).toBe(true);
+    expect(canPublish(platform, "fleet/dev-1/\u0000", "fleet")).toBe(false);
   });
   it("lets the platform publish anything but broker topics", () => {
     expect(canPublish(platform, "fleet/dev-2/shadow/delta", "fleet")).toBe(true);

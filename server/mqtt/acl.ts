@@ -29,8 +29,13 @@ function isValidFilter(filter: string): boolean {
   });
 }
 
+/** MQTT's rule for a topic name (what a PUBLISH may carry): not empty, no wildcard, no U+0000. */
+export function isValidTopicName(topic: string): boolean {
+  return topic.length > 0 && !/[+#\u0000]/.test(topic);
+}
+
 export function canPublish(identity: Identity, topic: string, prefix: string = config.topicPrefix): boolean {
-  if (topic.length === 0 || topic.includes("+") || topic.includes("#")) return false;
+  if (!isValidTopicName(topic)) return false;
   // `$`-topics belong to the broker ($SYS); publishing there is a known DoS on aedes.
   if (topic.startsWith("$")) return false;
   if (identity.kind === "platform") return true;
