@@ -23,7 +23,7 @@ import { AGED_VERSION, ageShadows, createBenchDatabase, deviceIds, PgStats } fro
 import { Fleet, passThrough, type RunResult } from "./lib/fleet.ts";
 import { startMosquitto } from "./lib/mosquitto.ts";
 import { startNaiveConsumer } from "./lib/naive.ts";
-import { cleanupAll, idleCores, installExitHandlers, machineInfo, onCleanup, sleep, waitForIdle } from "./lib/proc.ts";
+import { idleCores, installExitHandlers, machineInfo, onCleanup, runBench, sleep, waitForIdle } from "./lib/proc.ts";
 import { latencyWindows, max, percentile, round, rssSummary, steadyRate, table } from "./lib/stats.ts";
 import { startWorker, type ProbeSnapshot } from "./lib/worker.ts";
 import { summariseProfile, type ProfileSummary } from "./lib/cpuprofile.ts";
@@ -413,13 +413,4 @@ function summarizeRun(r: RunResult) {
   };
 }
 
-main()
-  .then(async () => {
-    await cleanupAll();
-    process.exit(0);
-  })
-  .catch(async (err: Error) => {
-    console.error(`[bench] failed: ${err.stack ?? err.message}`);
-    await cleanupAll();
-    process.exit(1);
-  });
+runBench(main);

@@ -35,7 +35,7 @@ import { launchRollout } from "@/server/rollouts/mutations.ts";
 import { launchInputSchema } from "@/server/rollouts/schema.ts";
 import { applyDesiredChanges } from "@/server/shadow/desired-mutations.ts";
 import { DEVICE_FIRMWARE } from "./lib/database.ts";
-import { cleanupAll, cpuSeconds, idleCores, installExitHandlers, machineCpu, machineInfo, onCleanup, sleep, waitForIdle } from "./lib/proc.ts";
+import { cpuSeconds, idleCores, installExitHandlers, machineCpu, machineInfo, onCleanup, runBench, sleep, waitForIdle } from "./lib/proc.ts";
 import { percentile, round, table } from "./lib/stats.ts";
 import { benchDeviceIds, DeviceDriver, seedFleet, type BenchFirmware } from "./rollout-driver.ts";
 import { CONTROLLER_APP, ControllerProbe, Mutex, schedstat, type PassRecord } from "./rollout-probe.ts";
@@ -672,13 +672,4 @@ function summariseSizes(sizes: number[]): string {
   return sizes.length <= 12 ? sizes.join(", ") : `${sizes.length} batches, ${Math.min(...sizes)}–${Math.max(...sizes)}`;
 }
 
-main()
-  .then(async () => {
-    await cleanupAll();
-    process.exit(0);
-  })
-  .catch(async (err: Error) => {
-    console.error(`[bench] failed: ${err.stack ?? err.message}`);
-    await cleanupAll();
-    process.exit(1);
-  });
+runBench(main);

@@ -44,6 +44,20 @@ export function installExitHandlers(): void {
 
 
 
+/** Runs a bench's main, cleans up whatever it started, and exits 0, or 1 with the error. */
+export function runBench(main: () => Promise<void>): void {
+  main()
+    .then(async () => {
+      await cleanupAll();
+      process.exit(0);
+    })
+    .catch(async (err: Error) => {
+      console.error(`[bench] failed: ${err.stack ?? err.message}`);
+      await cleanupAll();
+      process.exit(1);
+    });
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 let clkTck = 0;
